@@ -1,0 +1,248 @@
+"""The command line: parse → domain → render → exit code.
+
+Command functions are thin; they import what they need inside, so that ``check`` never
+pays for SymPy or Rich tables.  Every bad input becomes one line on stderr and exit code 2
+(``handled``, and ``TutorGroup.main`` for Typer's own usage errors).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from typer.core import TyperGroup
+
+from tutor import __version__
+from tutor.errors import BAD_INPUT, TutorError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class TutorGroup(TyperGroup):
+    """Typer's group, with usage errors reported in one line instead of a box."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        from tutor.render import error_line
+
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except typer.TyperException as e:  # click's usage errors, in Typer's copy of click
+            message = getattr(e, "format_message", lambda: str(e))()
+            ctx = getattr(e, "ctx", None)
+            where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            error_line(f"{message}{where}")
+            sys.exit(getattr(e, "exit_code", BAD_INPUT))
+        except typer.Abort:
+            error_line("aborted")
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def handled(command: F) -> F:
+    """Turn the domain's errors into one line on stderr and their exit code."""
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from tutor.render import error_line
+
+        try:
+            return command(*args, **kwargs)
+        except TutorError as e:
+            error_line(str(e))
+            raise typer.Exit(e.exit_code) from None
+        except KeyboardInterrupt:
+            error_line("interrupted")
+            raise typer.Exit(130) from None
+    return wrapper  # type: ignore[return-value]
+
+
+app = typer.Typer(
+    cls=TutorGroup,
+    name="backprop-tutor",
+    help="Learn backpropagation by doing it by hand, on the classic 2-2-2 worked example and more.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"backprop-tutor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    no_color: Annotated[bool, typer.Option("--no-color", help="No colours (NO_COLOR works too).")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """Learn backpropagation by doing it by hand, on the classic 2-2-2 worked example and more."""
+    ctx.obj = {"no_color": no_color}
+
+
+def _console(ctx: typer.Context):  # noqa: ANN202 - rich is imported lazily
+    from tutor.render import make_console
+
+    return make_console(no_color=bool(ctx.obj and ctx.obj.get("no_color")))
+
+
+def _complete_name(incomplete: str) -> list[str]:
+    from tutor import catalogue, lesson
+
+    try:
+        cat = catalogue.build(lesson.load().network)
+    except TutorError:
+        return []
+    key = catalogue.normalize(incomplete)
+    return [q for q, item in cat.items() if not item.given and catalogue.normalize(q).startswith(key)]
+
+
+def _complete_lesson(incomplete: str) -> list[str]:
+    from tutor.lesson import bundled_names
+
+    return [n for n in bundled_names() if n.startswith(incomplete)]
+
+
+LessonOption = Annotated[
+    str | None,
+    typer.Option("--lesson", "-l", metavar="NAME|PATH", autocompletion=_complete_lesson,
+                 help="A bundled lesson (see `backprop-tutor lessons`) or a lesson file. Default: post."),
+]
+
+CHECK_HELP = """Check one value you computed by hand.
+
+NAME is any quantity of the lesson: out_h1, E_total, dE/dw5, delta_o1, dE_o2/dout_h1, w5 (the
+updated weight w5+), E_total+ (the error after the update) … `backprop-tutor quantities` lists them.
+VALUE is read as you type it: 0.3589, .3589, 0,3589, 3.589e-1, -0.0226.
+
+How a value is judged, by the digits you typed:
+
+* right: it agrees with the true value at your last digit, give or take one unit there (rounded
+or truncated), and has at least 3 significant digits; exact values such as 0.05 are right as typed.
+
+* right method, carry more digits: it is off only by what rounding every intermediate value to
+about 4 significant digits causes.
+
+* give more digits: it agrees, but with fewer than 3 significant digits it cannot tell a right
+method from a wrong one (0.0004 for 0.000438568).
+
+* not right: anything else. You see the formula and the parts to check, never the value.
+
+Exit codes: 0 right (also "carry more digits"), 1 not right, 3 give more digits, 2 bad input.
+
+Example: backprop-tutor check dE/dw5 0.082167041
+"""
+
+
+@app.command(help=CHECK_HELP, context_settings={"ignore_unknown_options": True})
+@handled
+def check(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The quantity, e.g. w5, dE/dw1, out_h1.",
+                                        autocompletion=_complete_name, show_default=False)],
+    value: Annotated[str, typer.Argument(help="The value you computed, e.g. 0.35891648.",
+                                         show_default=False)],
+    lesson: LessonOption = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object for a grader.")] = False,
+) -> None:
+    from tutor.checking import Session
+    from tutor.lesson import load
+
+    result = Session(load(lesson)).check(name, value)
+    if json_out:
+        import json
+
+        print(json.dumps(result.as_dict(), ensure_ascii=False))
+    else:
+        from tutor.render import check_result
+
+        check_result(_console(ctx), result)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+@handled
+def quantities(ctx: typer.Context, lesson: LessonOption = None) -> None:
+    """List every name `check` accepts, with its symbol and meaning.
+
+    Example: backprop-tutor quantities --lesson post
+    """
+    from tutor.catalogue import build
+    from tutor.lesson import load
+    from tutor.render import quantities_table
+
+    chosen = load(lesson)
+    quantities_table(_console(ctx), chosen, build(chosen.network))
+
+
+@app.command()
+@handled
+def lessons(ctx: typer.Context) -> None:
+    """List the bundled lessons.
+
+    Example: backprop-tutor lessons
+    """
+    from tutor.lesson import bundled_names, load
+    from tutor.render import lessons_table
+
+    lessons_table(_console(ctx), [load(name) for name in bundled_names()])
+
+
+MAX_UPDATES = 10_000_000
+
+
+@app.command()
+@handled
+def train(
+    ctx: typer.Context,
+    epochs: Annotated[int, typer.Option("--epochs", "-n", help="How many updates (one sample: one per epoch).",
+                                        show_default=True)] = 10_000,
+    lr: Annotated[float | None, typer.Option("--lr", help="Learning rate η (default: the lesson's).",
+                                             show_default=False)] = None,
+    lesson: LessonOption = None,
+) -> None:
+    """Train the lesson's network and show where it ends up.
+
+    For the post's network this also shows why the post's own figures after 10,000 updates differ.
+
+    Example: backprop-tutor train --epochs 10000
+    """
+    from tutor.lesson import load
+    from tutor.render import training_report
+    from tutor.training import check_claims
+    from tutor.training import train as run_training
+
+    if not 1 <= epochs <= MAX_UPDATES:
+        raise TutorError(f"--epochs must be a whole number from 1 to {MAX_UPDATES:,}, got {epochs}")
+    if lr is not None and not (math.isfinite(lr) and lr > 0):
+        raise TutorError(f"--lr must be a number above 0, got {lr}")
+    chosen = load(lesson)
+    trained = run_training(chosen.network, epochs, learning_rate=lr)
+    training_report(_console(ctx), chosen, trained, check_claims(chosen, trained))
+
+
+def run() -> None:
+    """The console script."""
+    if os.environ.get("BACKPROP_TUTOR_DEBUG"):
+        app(prog_name="backprop-tutor")
+        return
+    try:
+        app(prog_name="backprop-tutor")
+    except SystemExit:
+        raise
+    except Exception as e:  # noqa: BLE001 - the last line of defence: no traceback for users
+        from tutor.render import error_line
+
+        error_line(f"internal error: {type(e).__name__}: {e} (please report it; "
+                   "BACKPROP_TUTOR_DEBUG=1 shows the traceback)")
+        sys.exit(70)

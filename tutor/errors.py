@@ -1,0 +1,48 @@
+"""Typed errors of the domain.  The CLI turns each into one line on stderr and an exit code."""
+
+from __future__ import annotations
+
+BAD_INPUT = 2
+
+
+class TutorError(Exception):
+    """Something the user gave us is wrong; ``str(error)`` is the one line to show."""
+
+    exit_code = BAD_INPUT
+
+
+class UnknownQuantity(TutorError):
+    def __init__(self, name: str, suggestions: list[str]):
+        self.name, self.suggestions = name, suggestions
+        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"unknown quantity '{name}'{hint} "
+                         "(`backprop-tutor quantities` lists every name)")
+
+
+class GivenQuantity(TutorError):
+    def __init__(self, qid: str):
+        self.qid = qid
+        super().__init__(f"'{qid}' is given by the lesson, not computed: there is nothing to check "
+                         "(`backprop-tutor quantities` lists what can be checked)")
+
+
+class BadNumber(TutorError):
+    def __init__(self, text: str, why: str):
+        self.text, self.why = text, why
+        shown = text if len(text) <= 40 else text[:37] + "…"
+        super().__init__(f"'{shown}' is not a number I can check: {why}")
+
+
+class LessonError(TutorError):
+    """A lesson file that cannot be used: names the file, the field and what was expected."""
+
+    def __init__(self, source: str, problem: str, field: str | None = None):
+        self.source, self.field, self.problem = source, field, problem
+        where = f"{source}: {field}: " if field else f"{source}: "
+        super().__init__(f"lesson {where}{problem}")
+
+
+class UnknownLesson(TutorError):
+    def __init__(self, name: str, available: list[str]):
+        super().__init__(f"no lesson '{name}': not a bundled lesson ({', '.join(available)}) "
+                         "and no such file")

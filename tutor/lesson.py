@@ -1,0 +1,269 @@
+"""Lessons: a network and its one training sample, held as a TOML file.
+
+The bundled lessons live in ``lessons/`` (inside the installed package as ``tutor/lessons``);
+``--lesson`` takes a bundled name or the path of any file.  The format is documented in the
+README; every field is checked here, and a bad one is reported with the file, the field and
+what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from tutor.answers import parse_number
+from tutor.errors import BadNumber, LessonError, UnknownLesson
+from tutor.names import BIAS_MODES, HIDDEN_LETTERS, NUMBERINGS, Layout
+from tutor.network import ACTIVATIONS, LOSSES, Network
+
+DEFAULT_LESSON = "post"
+MAX_BYTES = 1_000_000
+MAX_NEURONS = 16
+
+FIELDS: dict[str, dict[str, bool]] = {  # section -> field -> required
+    "": {"title": True, "description": True, "network": True, "data": True, "errata": False,
+         "claims": False},
+    "network": {"layers": True, "activation": True, "loss": True, "weights": True, "biases": True,
+                "learning_rate": True, "weight_numbering": False, "bias_mode": False,
+                "train_biases": False},
+    "data": {"inputs": True, "targets": True},
+    "errata": {"quantity": True, "printed": True, "why": True},
+    "claims": {"updates": True, "error": True, "outputs": True, "why": True},
+}
+
+
+@dataclass(frozen=True)
+class Erratum:
+    """A value the source prints that is wrong, and why."""
+
+    quantity: str
+    printed: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What the source says training reaches after a number of updates, and why that is off."""
+
+    updates: int
+    error: str
+    outputs: tuple[str, ...]
+    why: str
+
+
+@dataclass(frozen=True)
+class Lesson:
+    name: str
+    source: str
+    title: str
+    description: str
+    network: Network
+    errata: tuple[Erratum, ...] = ()
+    claims: tuple[Claim, ...] = ()
+
+
+def bundled_dir() -> Path:
+    """Where the bundled lessons are: inside the installed package, or beside it in a checkout."""
+    packaged = Path(str(resources.files("tutor") / "lessons"))
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "lessons"
+
+
+def bundled_names() -> list[str]:
+    return sorted(p.stem for p in bundled_dir().glob("*.toml"))
+
+
+def load(name_or_path: str | None = None) -> Lesson:
+    """A bundled lesson by name, or a lesson file by path; the post's example by default."""
+    name = name_or_path or DEFAULT_LESSON
+    candidate = bundled_dir() / f"{name}.toml"
+    if "/" not in name and "\\" not in name and not name.endswith(".toml") and candidate.is_file():
+        return load_file(candidate, name)
+    path = Path(name).expanduser()
+    if path.is_file():
+        return load_file(path, str(path))
+    if path.exists():
+        raise LessonError(str(path), "is not a file")
+    raise UnknownLesson(name, bundled_names())
+
+
+def load_file(path: Path, name: str) -> Lesson:
+    source = str(path)
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise LessonError(source, f"is larger than {MAX_BYTES:,} bytes; a lesson is a small text file")
+        data = path.read_bytes()
+    except OSError as e:
+        raise LessonError(source, f"cannot be read ({e.strerror or e})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise LessonError(source, "is not UTF-8 text; a lesson is a TOML file") from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise LessonError(source, f"is not valid TOML: {e}") from None
+    return parse(doc, source, name)
+
+
+class _Reader:
+    """Reads fields of a parsed TOML document, failing with the file and field named."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def fail(self, field: str, problem: str) -> LessonError:
+        return LessonError(self.source, problem, field)
+
+    def check_keys(self, table: dict[str, Any], section: str, where: str) -> None:
+        allowed = FIELDS[section]
+        for key in table:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, list(allowed), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else f"; expected one of {', '.join(allowed)}"
+                raise self.fail(f"{where}{key}", f"unknown field{hint}")
+        for key, required in allowed.items():
+            if required and key not in table:
+                raise self.fail(f"{where}{key}", "missing; this field is required")
+
+    def table(self, doc: dict[str, Any], key: str) -> dict[str, Any]:
+        value = doc[key]
+        if not isinstance(value, dict):
+            raise self.fail(key, f"expected a table [{key}], got {_kind(value)}")
+        self.check_keys(value, key, f"{key}.")
+        return value
+
+    def text(self, value: Any, field: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(field, f"expected text, got {_kind(value)}")
+        return value.strip()
+
+    def number(self, value: Any, field: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(field, f"expected a number, got {_kind(value)}")
+        if not math.isfinite(value):
+            raise self.fail(field, f"expected a finite number, got {value}")
+        return float(value)
+
+    def numbers(self, value: Any, field: str, count: int, what: str) -> tuple[float, ...]:
+        if not isinstance(value, list):
+            raise self.fail(field, f"expected a list of {count} numbers ({what}), got {_kind(value)}")
+        if len(value) != count:
+            raise self.fail(field, f"expected {count} numbers ({what}), got {len(value)}")
+        return tuple(self.number(v, f"{field}[{k}]") for k, v in enumerate(value))
+
+    def choice(self, value: Any, field: str, options: list[str] | tuple[str, ...], what: str) -> str:
+        if not isinstance(value, str):
+            raise self.fail(field, f"expected the name of {what} ({', '.join(options)}), got {_kind(value)}")
+        if value not in options:
+            raise self.fail(field, f"unknown {what} '{value}'; expected one of {', '.join(options)}")
+        return value
+
+    def boolean(self, value: Any, field: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(field, f"expected true or false, got {_kind(value)}")
+        return value
+
+    def printed(self, value: Any, field: str) -> str:
+        """A printed figure, kept as text so that its digits are known: "0.291027924"."""
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise self.fail(field, f"expected a number written as text (\"0.2910\"), got {_kind(value)}")
+        text = value if isinstance(value, str) else repr(value)
+        try:
+            parse_number(text)
+        except BadNumber as e:
+            raise self.fail(field, f"expected a number written as text: {e.why}") from None
+        return text
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, str):
+        shown = value if len(value) <= 30 else value[:27] + "…"
+        return f"the text '{shown}'"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    if isinstance(value, dict):
+        return "a table"
+    return f"{value!r}"
+
+
+def parse(doc: dict[str, Any], source: str, name: str) -> Lesson:
+    """Check a parsed lesson document field by field and build its network."""
+    r = _Reader(source)
+    r.check_keys(doc, "", "")
+    title = r.text(doc["title"], "title")
+    description = r.text(doc["description"], "description")
+    net, data = r.table(doc, "network"), r.table(doc, "data")
+
+    layers = net["layers"]
+    if (not isinstance(layers, list) or not 2 <= len(layers) <= 2 + len(HIDDEN_LETTERS)
+            or not all(isinstance(n, int) and not isinstance(n, bool) for n in layers)):
+        raise r.fail("network.layers", "expected a list of layer sizes, inputs first and outputs last, "
+                     f"with 0 to {len(HIDDEN_LETTERS)} hidden layers (e.g. [2, 2, 2])")
+    if not all(1 <= n <= MAX_NEURONS for n in layers):
+        raise r.fail("network.layers", f"expected every layer to have 1 to {MAX_NEURONS} neurons, got {layers}")
+    numbering = r.choice(net.get("weight_numbering", "by-receiver"), "network.weight_numbering",
+                         NUMBERINGS, "weight numbering")
+    bias_mode = r.choice(net.get("bias_mode", "per-layer"), "network.bias_mode", BIAS_MODES, "bias mode")
+    layout = Layout(tuple(layers), numbering, bias_mode)
+
+    activation = net["activation"]
+    names = list(ACTIVATIONS)
+    if isinstance(activation, list):
+        if len(activation) != layout.depth:
+            raise r.fail("network.activation", f"expected one activation per layer with weights "
+                         f"({layout.depth}), got {len(activation)}")
+        activations = tuple(r.choice(a, f"network.activation[{k}]", names, "activation")
+                            for k, a in enumerate(activation))
+    else:
+        activations = (r.choice(activation, "network.activation", names, "activation"),) * layout.depth
+    loss = r.choice(net["loss"], "network.loss", list(LOSSES), "loss")
+
+    weights = r.numbers(net["weights"], "network.weights", layout.weight_count,
+                        f"w1..w{layout.weight_count} for layers {list(layers)}, numbered {numbering}")
+    biases = r.numbers(net["biases"], "network.biases", layout.bias_count,
+                       "one per layer with weights" if bias_mode == "per-layer" else "one per neuron")
+    rate = r.number(net["learning_rate"], "network.learning_rate")
+    if rate <= 0:
+        raise r.fail("network.learning_rate", f"expected a number above 0, got {rate}")
+    train_biases = r.boolean(net.get("train_biases", False), "network.train_biases")
+
+    inputs = r.numbers(data["inputs"], "data.inputs", layers[0], "one per input neuron")
+    targets = r.numbers(data["targets"], "data.targets", layers[-1], "one per output neuron")
+
+    network = Network(layout, dict(zip(layout.weight_names(), weights)),
+                      dict(zip(layout.bias_names(), biases)), activations, loss, inputs, targets,
+                      rate, train_biases)
+
+    errata = tuple(Erratum(r.text(e.get("quantity"), f"errata[{k}].quantity"),
+                           r.printed(e.get("printed"), f"errata[{k}].printed"),
+                           r.text(e.get("why"), f"errata[{k}].why"))
+                   for k, e in enumerate(_tables(r, doc.get("errata", []), "errata")))
+    claims = []
+    for k, c in enumerate(_tables(r, doc.get("claims", []), "claims")):
+        updates = c["updates"]
+        if isinstance(updates, bool) or not isinstance(updates, int) or updates < 1:
+            raise r.fail(f"claims[{k}].updates", f"expected a whole number of updates ≥ 1, got {_kind(updates)}")
+        outputs = c["outputs"]
+        if not isinstance(outputs, list) or len(outputs) != layers[-1]:
+            raise r.fail(f"claims[{k}].outputs", f"expected {layers[-1]} printed outputs, got {_kind(outputs)}")
+        claims.append(Claim(updates, r.printed(c["error"], f"claims[{k}].error"),
+                            tuple(r.printed(v, f"claims[{k}].outputs[{n}]") for n, v in enumerate(outputs)),
+                            r.text(c["why"], f"claims[{k}].why")))
+    return Lesson(name, source, title, description, network, errata, tuple(claims))
+
+
+def _tables(r: _Reader, value: Any, key: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise r.fail(key, f"expected [[{key}]] tables, got {_kind(value)}")
+    for k, v in enumerate(value):
+        r.check_keys(v, key, f"{key}[{k}].")
+    return value

@@ -1,0 +1,183 @@
+"""The engine: one forward and backward pass that names every quantity the post names.
+
+Plain Python, written to be read beside the post.  ``run`` returns a *trace*: a dict from
+the name of a quantity (``net_h1``, ``out_o1``, ``dE_total/dw5``, ``delta_o1``, ``w5+``,
+``E_total+`` …) to its value, in the order a person computes them.  See ``tutor.names``
+for how neurons, weights and biases are named, and ``tutor.catalogue`` for what each
+quantity means.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tutor.names import Layout
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A squashing function, its slope written in terms of net and out, and how to print both."""
+
+    name: str
+    f: Callable[[float], float]
+    slope: Callable[[float, float], float]  # (net, out) -> dout/dnet
+    formula: str  # with {net} for the net input
+    slope_formula: str  # with {net} and {out}
+
+
+def _logistic(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)  # same value, without overflowing for very negative x
+    return e / (1.0 + e)
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    a.name: a
+    for a in (
+        Activation("logistic", _logistic, lambda net, out: out * (1 - out),
+                   "1/(1 + e^(−{net}))", "{out}(1 − {out})"),
+        Activation("tanh", math.tanh, lambda net, out: 1 - out * out,
+                   "tanh({net})", "1 − {out}²"),
+        Activation("relu", lambda x: x if x > 0 else 0.0, lambda net, out: 1.0 if net > 0 else 0.0,
+                   "max(0, {net})", "(1 if {net} > 0 else 0)"),
+        Activation("identity", lambda x: x, lambda net, out: 1.0, "{net}", "1"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Loss:
+    """An error per output neuron, its slope with respect to that output, and how to print both."""
+
+    name: str
+    error: Callable[[float, float], float]  # (target, out) -> E_o
+    slope: Callable[[float, float], float]  # (target, out) -> dE_o/dout_o
+    formula: str  # with {target} and {out}
+    slope_formula: str
+
+
+LOSSES: dict[str, Loss] = {
+    l.name: l
+    for l in (
+        Loss("half-squared-error", lambda t, o: 0.5 * (t - o) ** 2, lambda t, o: -(t - o),
+             "½({target} − {out})²", "−({target} − {out})"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Network:
+    """A fully connected network with one training sample, as a lesson describes it."""
+
+    layout: Layout
+    weights: dict[str, float]  # w1 … by the layout's numbering
+    biases: dict[str, float]  # b1 … by the layout's bias mode
+    activations: tuple[str, ...]  # one per layer with weights
+    loss: str
+    inputs: tuple[float, ...]
+    targets: tuple[float, ...]
+    learning_rate: float
+    train_biases: bool = False
+
+    def with_values(self, **changes: float) -> Network:
+        """The same network with some weights or biases replaced (``w5=0.5``)."""
+        weights = {k: changes.get(k, v) for k, v in self.weights.items()}
+        biases = {k: changes.get(k, v) for k, v in self.biases.items()}
+        return Network(self.layout, weights, biases, self.activations, self.loss,
+                       self.inputs, self.targets, self.learning_rate, self.train_biases)
+
+
+def out_name(neuron: str) -> str:
+    """What a neuron passes on: an input is its own value, other neurons pass ``out_x``."""
+    return neuron if neuron.startswith("i") else f"out_{neuron}"
+
+
+def path_name(via: str, hidden: str) -> str:
+    """The part of ∂E_total/∂out_hidden that flows back through neuron ``via`` of the next layer.
+
+    Through an output neuron this is the post's ∂E_o1/∂out_h1; through a hidden neuron of a
+    deeper network it is written ``dE_via_j1/dout_h1``.
+    """
+    return f"dE_{via}/dout_{hidden}" if via.startswith("o") else f"dE_via_{via}/dout_{hidden}"
+
+
+def run(net: Network, *, keep: Callable[[float], float] | None = None,
+        backprop_through_updated: bool = False) -> dict[str, float]:
+    """Every named quantity of one forward pass, backward pass and update.
+
+    ``keep`` is applied to each computed value before it is used further (to model a learner
+    who rounds every intermediate).  ``backprop_through_updated`` reproduces a known slip:
+    the hidden layer is back-propagated through the already-updated output weights.
+    """
+    keep = keep or (lambda x: x)
+    L = net.layout
+    act = [ACTIVATIONS[a] for a in net.activations]
+    loss = LOSSES[net.loss]
+    t: dict[str, float] = {}
+
+    def put(name: str, value: float) -> float:
+        t[name] = keep(value)
+        return t[name]
+
+    # What the lesson gives.
+    for i, x in zip(L.neurons[0], net.inputs, strict=True):
+        t[i] = x
+    for o, y in zip(L.neurons[-1], net.targets, strict=True):
+        t[f"target_{o}"] = y
+    t.update(net.weights)
+    t.update(net.biases)
+    t["eta"] = net.learning_rate
+
+    def forward(tag: str) -> None:
+        """The forward pass and the error, with the weights ``w1`` (tag "") or ``w1+`` (tag "+")."""
+        def param(name: str) -> float:
+            return t.get(name + tag, t[name])
+
+        def source(name: str) -> float:
+            return t[name] if name.startswith("i") else t[f"out_{name}{tag}"]
+
+        for l in range(1, L.depth + 1):
+            for r, j in enumerate(L.neurons[l]):
+                net_j = sum(param(L.weights[l - 1][r][s]) * source(src)
+                            for s, src in enumerate(L.neurons[l - 1]))
+                net_j += param(L.biases[l - 1][r]) * 1
+                put(f"net_{j}{tag}", net_j)
+                put(f"out_{j}{tag}", act[l - 1].f(t[f"net_{j}{tag}"]))
+        for o in L.neurons[-1]:
+            put(f"E_{o}{tag}", loss.error(t[f"target_{o}"], t[f"out_{o}{tag}"]))
+        put(f"E_total{tag}", sum(t[f"E_{o}{tag}"] for o in L.neurons[-1]))
+
+    forward("")
+
+    # The backward pass, from the output layer down.  Every gradient uses the weights as they
+    # were before the update, unless the slip ``backprop_through_updated`` is asked for.
+    for l in range(L.depth, 0, -1):
+        layer, slope = L.neurons[l], act[l - 1].slope
+        for r, j in enumerate(layer):
+            if l == L.depth:  # an output neuron
+                put(f"dE_total/dout_{j}", loss.slope(t[f"target_{j}"], t[f"out_{j}"]))
+            else:  # a hidden neuron: sum the paths through every neuron of the next layer
+                for k, nxt in enumerate(L.neurons[l + 1]):
+                    w = L.weights[l][k][r]
+                    put(f"dnet_{nxt}/dout_{j}", t[w + "+"] if backprop_through_updated else t[w])
+                    put(path_name(nxt, j), t[f"delta_{nxt}"] * t[f"dnet_{nxt}/dout_{j}"])
+                put(f"dE_total/dout_{j}", sum(t[path_name(nxt, j)] for nxt in L.neurons[l + 1]))
+            put(f"dout_{j}/dnet_{j}", slope(t[f"net_{j}"], t[f"out_{j}"]))
+            put(f"delta_{j}", t[f"dE_total/dout_{j}"] * t[f"dout_{j}/dnet_{j}"])
+            for s, src in enumerate(L.neurons[l - 1]):
+                w = L.weights[l - 1][r][s]
+                put(f"dnet_{j}/d{w}", t[out_name(src)])
+                put(f"dE_total/d{w}",
+                    t[f"dE_total/dout_{j}"] * t[f"dout_{j}/dnet_{j}"] * t[f"dnet_{j}/d{w}"])
+                put(f"{w}+", t[w] - t["eta"] * t[f"dE_total/d{w}"])
+        if net.train_biases:
+            for b in dict.fromkeys(L.biases[l - 1]):
+                fed = [j for j, name in zip(layer, L.biases[l - 1]) if name == b]
+                put(f"dE_total/d{b}", sum(t[f"delta_{j}"] * 1 for j in fed))
+                put(f"{b}+", t[b] - t["eta"] * t[f"dE_total/d{b}"])
+
+    forward("+")
+    return t
