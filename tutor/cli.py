@@ -35,7 +35,7 @@ class TutorGroup(TyperGroup):
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except typer.TyperException as e:  # click's usage errors, in Typer's copy of click
-            message = getattr(e, "format_message", lambda: str(e))()
+            message = e.format_message() if hasattr(e, "format_message") else str(e)
             ctx = getattr(e, "ctx", None)
             where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
             error_line(f"{message}{where}")
@@ -90,7 +90,7 @@ def main(
     ctx.obj = {"no_color": no_color}
 
 
-def _console(ctx: typer.Context):  # noqa: ANN202 - rich is imported lazily
+def _console(ctx: typer.Context):
     from tutor.render import make_console
 
     return make_console(no_color=bool(ctx.obj and ctx.obj.get("no_color")))
@@ -240,7 +240,7 @@ def run() -> None:
         app(prog_name="backprop-tutor")
     except SystemExit:
         raise
-    except Exception as e:  # noqa: BLE001 - the last line of defence: no traceback for users
+    except Exception as e:
         from tutor.render import error_line
 
         error_line(f"internal error: {type(e).__name__}: {e} (please report it; "

@@ -125,7 +125,7 @@ def quantities_table(console: Console, lesson: Lesson, catalogue: dict) -> None:
         "grad_w5 and w5_new all work. In `check`, w5 means the updated weight w5⁺.", "dim")
 
 
-def training_report(console: Console, lesson: Lesson, trained, claims: list) -> None:  # noqa: ANN001
+def training_report(console: Console, lesson: Lesson, trained, claims: list) -> None:
     """What training reached, and how it compares with what the lesson's source claims."""
     net = lesson.network
     say(console, f"{lesson.title}: {trained.updates:,} update{'s' if trained.updates != 1 else ''} "
