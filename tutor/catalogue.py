@@ -234,5 +234,6 @@ class Resolver:
         raise UnknownQuantity(name, self.suggest(key))
 
     def suggest(self, key: str, n: int = 3) -> list[str]:
-        close = difflib.get_close_matches(key, list(self.index), n=12, cutoff=0.6)
+        cutoff = 0.6 if len(key) > 4 else 0.4  # short names (w9) differ by a larger share
+        close = difflib.get_close_matches(key, list(self.index), n=12, cutoff=cutoff)
         return list(dict.fromkeys(self.index[c] for c in close))[:n]
