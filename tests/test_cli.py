@@ -159,7 +159,7 @@ def test_check_and_train_never_import_sympy():
         "        app(args, prog_name='backprop-tutor')\n"
         "    except SystemExit:\n"
         "        pass\n"
-        "heavy = [m for m in ('sympy', 'rich.table', 'rich.progress') if m in sys.modules]\n"
+        "heavy = [m for m in ('sympy', 'rich.console', 'rich.table', 'rich.progress') if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)

@@ -8,7 +8,6 @@ case, underscores and spaces do not matter, and ∂ δ ⁺ − may be typed as d
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -234,6 +233,8 @@ class Resolver:
         raise UnknownQuantity(name, self.suggest(key))
 
     def suggest(self, key: str, n: int = 3) -> list[str]:
+        import difflib
+
         cutoff = 0.6 if len(key) > 4 else 0.4  # short names (w9) differ by a larger share
         close = difflib.get_close_matches(key, list(self.index), n=12, cutoff=cutoff)
         return list(dict.fromkeys(self.index[c] for c in close))[:n]

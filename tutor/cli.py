@@ -90,10 +90,20 @@ def main(
     ctx.obj = {"no_color": no_color}
 
 
-def _console(ctx: typer.Context):
+def _no_color(ctx: typer.Context) -> bool:
+    return bool(ctx.obj and ctx.obj.get("no_color"))
+
+
+def _console(ctx: typer.Context):  # Rich is imported only by the commands that draw tables
     from tutor.render import make_console
 
-    return make_console(no_color=bool(ctx.obj and ctx.obj.get("no_color")))
+    return make_console(no_color=_no_color(ctx))
+
+
+def _out(ctx: typer.Context):
+    from tutor.render import Out
+
+    return Out(no_color=_no_color(ctx))
 
 
 def _complete_name(incomplete: str) -> list[str]:
@@ -166,7 +176,7 @@ def check(
     else:
         from tutor.render import check_result
 
-        check_result(_console(ctx), result)
+        check_result(_out(ctx), result)
     raise typer.Exit(result.exit_code)
 
 
@@ -228,7 +238,7 @@ def train(
         raise TutorError(f"--lr must be a number above 0, got {lr}")
     chosen = load(lesson)
     trained = run_training(chosen.network, epochs, learning_rate=lr)
-    training_report(_console(ctx), chosen, trained, check_claims(chosen, trained))
+    training_report(_out(ctx), chosen, trained, check_claims(chosen, trained))
 
 
 def run() -> None:

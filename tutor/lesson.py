@@ -8,11 +8,9 @@ what was expected.
 
 from __future__ import annotations
 
-import difflib
 import math
 import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +67,7 @@ class Lesson:
 
 def bundled_dir() -> Path:
     """Where the bundled lessons are: inside the installed package, or beside it in a checkout."""
-    packaged = Path(str(resources.files("tutor") / "lessons"))
+    packaged = Path(__file__).resolve().parent / "lessons"
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parent.parent / "lessons"
@@ -125,6 +123,8 @@ class _Reader:
         allowed = FIELDS[section]
         for key in table:
             if key not in allowed:
+                import difflib
+
                 close = difflib.get_close_matches(key, list(allowed), n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else f"; expected one of {', '.join(allowed)}"
                 raise self.fail(f"{where}{key}", f"unknown field{hint}")
