@@ -106,3 +106,12 @@ def test_an_unknown_lesson_lists_the_bundled_ones(cli):
     result = cli("check", "w5", "0.3589", "--lesson", "no-such-lesson")
     assert result.exit_code == 2
     assert "no lesson 'no-such-lesson'" in result.stderr and "post" in result.stderr
+
+
+def test_an_installed_package_reads_the_lessons_it_carries():
+    import tutor
+
+    package = bundled_dir().parent
+    if "site-packages" in tutor.__file__:  # a real install, as CI makes it
+        assert package == __import__("pathlib").Path(tutor.__file__).resolve().parent
+    assert (bundled_dir() / "post.toml").is_file()
