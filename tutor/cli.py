@@ -158,9 +158,9 @@ Example: backprop-tutor check dE/dw5 0.082167041
 @handled
 def check(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The quantity, e.g. w5, dE/dw1, out_h1.",
+    name: Annotated[str, typer.Argument(help="The quantity, e.g. w5, dE/dw1, out_h1.", metavar="NAME",
                                         autocompletion=_complete_name, show_default=False)],
-    value: Annotated[str, typer.Argument(help="The value you computed, e.g. 0.35891648.",
+    value: Annotated[str, typer.Argument(help="The value you computed, e.g. 0.35891648.", metavar="VALUE",
                                          show_default=False)],
     lesson: LessonOption = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object for a grader.")] = False,
