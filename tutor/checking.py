@@ -55,7 +55,7 @@ class Session:
         value = self.trace[quantity.id]
         verdict = answers.judge(typed, value, self.drift[quantity.id])
         erratum = None
-        if verdict not in (answers.RIGHT,):
+        if verdict != answers.RIGHT:
             for e in self.errata_for(quantity.id):
                 printed = answers.parse_number(e.printed)
                 if answers.agrees(typed, printed.value) or answers.agrees(printed, typed.value):
