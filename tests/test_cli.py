@@ -127,7 +127,7 @@ def test_train_reports_error_outputs_and_the_posts_errata(cli):
 def test_train_with_another_learning_rate_does_not_compare_with_the_post(cli):
     result = cli("train", "--epochs", "100", "--lr", "0.1")
     assert result.exit_code == 0
-    assert "original post" not in result.output
+    assert "The original prints" not in result.output
 
 
 def test_train_a_short_run(cli):

@@ -85,7 +85,7 @@ def test_full_precision_values_are_right(cli, name, value):
 def test_the_posts_error_after_the_update_is_called_wrong_and_explained(cli):
     result = cli("check", "E_total+", "0.291027924")
     assert result.exit_code == 1
-    assert "post is wrong" in result.output
+    assert "original is wrong here" in result.output
     assert "already-updated output weights" in result.output
     assert "0.291027773" not in result.output  # a wrong answer never shows the value
 

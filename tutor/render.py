@@ -99,8 +99,8 @@ def check_result(out: Out, r: CheckResult) -> None:
             f"significant digit{'s' if r.typed.digits != 1 else ''} cannot tell a right method from a "
             f"wrong one. Type at least {answers.MIN_DIGITS}.", "bold yellow")
     elif r.erratum is not None:
-        out.say(f"✗ not right: {typed} is the original post's printed {q.symbol}, and the post "
-            "is wrong here.", "bold red")
+        out.say(f"✗ not right: {typed} is the figure the original prints for {q.symbol}, and the "
+                "original is wrong here.", "bold red")
         out.paragraph(r.erratum.why)
     else:
         out.say(f"✗ not right: {typed} is not {q.symbol} at the digits you typed.", "bold red")
@@ -168,10 +168,10 @@ def training_report(out: Out, lesson: Lesson, trained, claims: list) -> None:
         claim = c.claim
         out.say("")
         if c.error_right and c.outputs_right:
-            out.say(f"These agree with the original post's figures after {claim.updates:,} updates.", "green")
+            out.say(f"These agree with the original's figures after {claim.updates:,} updates.", "green")
             continue
         outs = " / ".join(claim.outputs)
-        out.say(f"The original post prints error {claim.error} and outputs {outs} after "
+        out.say(f"The original prints error {claim.error} and outputs {outs} after "
             f"{claim.updates:,} updates. Those figures are wrong:", "bold yellow")
         if not c.error_right and c.error_one_short:
             out.paragraph(f"its error agrees with the error after {claim.updates - 1:,} "
