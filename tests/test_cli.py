@@ -172,3 +172,11 @@ def test_plain_output_when_piped_and_ascii_when_the_terminal_cannot_show_unicode
     ascii_out = run_module("check", "dE/dw5", "0.082167041", env={"PYTHONIOENCODING": "ascii"})
     assert ascii_out.returncode == 0, ascii_out.stderr
     assert "dE_total/dw5 = dE_total/dout_o1 * dout_o1/dnet_o1 * dnet_o1/dw5" in ascii_out.stdout
+
+
+def test_a_diverging_run_stops_with_one_line_and_no_traceback(cli, write_lesson, tmp_path):
+    source = (__import__("tutor.lesson", fromlist=["bundled_dir"]).bundled_dir() / "post.toml").read_text()
+    path = write_lesson(source.replace('activation = "logistic"', 'activation = "identity"'))
+    result = cli("train", "--lesson", path, "--lr", "50", "--epochs", "10000")
+    assert result.exit_code == 1, result.output
+    assert "diverged" in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -69,6 +69,7 @@ BAD = [
     (lambda s: s.replace("layers = [2, 2, 2]", 'layers = "2-2-2"'), ["network.layers", "layer sizes"]),
     (lambda s: s + '\n[[errata]]\nquantity = "E_total+"\nprinted = "abc"\nwhy = "x"\n',
      ["errata[0].printed", "expected a number"]),
+    (lambda s: s.replace('"logistic"', '"identity"').replace("0.15,", "1e308,"), ["network", "overflow"]),
     (lambda s: s.replace("[network]", "[network]\nweight_numbering = \"columns\""),
      ["network.weight_numbering", "by-receiver"]),
 ]

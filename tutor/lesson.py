@@ -17,7 +17,7 @@ from typing import Any
 from tutor.answers import parse_number
 from tutor.errors import BadNumber, LessonError, UnknownLesson
 from tutor.names import BIAS_MODES, HIDDEN_LETTERS, NUMBERINGS, Layout
-from tutor.network import ACTIVATIONS, LOSSES, Network
+from tutor.network import ACTIVATIONS, LOSSES, Network, run
 
 DEFAULT_LESSON = "post"
 MAX_BYTES = 1_000_000
@@ -243,6 +243,10 @@ def parse(doc: dict[str, Any], source: str, name: str) -> Lesson:
                       dict(zip(layout.bias_names(), biases)), activations, loss, inputs, targets,
                       rate, train_biases)
 
+    bad = [name for name, value in run(network).items() if not math.isfinite(value)]
+    if bad:
+        raise r.fail("network", f"these numbers overflow: {bad[0]} is not a finite number; "
+                     "use smaller weights, biases or inputs")
     errata = tuple(Erratum(r.text(e.get("quantity"), f"errata[{k}].quantity"),
                            r.printed(e.get("printed"), f"errata[{k}].printed"),
                            r.text(e.get("why"), f"errata[{k}].why"))

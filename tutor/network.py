@@ -62,7 +62,7 @@ class Loss:
 LOSSES: dict[str, Loss] = {
     l.name: l
     for l in (
-        Loss("half-squared-error", lambda t, o: 0.5 * (t - o) ** 2, lambda t, o: -(t - o),
+        Loss("half-squared-error", lambda t, o: 0.5 * (t - o) * (t - o), lambda t, o: -(t - o),
              "½({target} − {out})²", "−({target} − {out})"),
     )
 }
