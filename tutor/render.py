@@ -30,9 +30,10 @@ def to_ascii(text: str) -> str:
     return text.translate(_ASCII).encode("ascii", "replace").decode()
 
 
-def can_encode(stream: TextIO, text: str) -> bool:
+def can_encode(encoding: str | None, text: str) -> bool:
+    """Can a stream with this encoding show the text? (No encoding known: assume ASCII.)"""
     try:
-        text.encode(getattr(stream, "encoding", None) or "ascii")
+        text.encode(encoding or "ascii")
     except (UnicodeEncodeError, LookupError):
         return False
     return True
@@ -51,7 +52,7 @@ class Out:
     def __init__(self, no_color: bool = False, stream: TextIO | None = None):
         self.stream = stream or sys.stdout
         self.colour = colour_wanted(self.stream, no_color)
-        self.unicode = can_encode(self.stream, "∂δ⁺·−½²η✓✗≈→…—•")
+        self.unicode = can_encode(getattr(self.stream, "encoding", None), "∂δ⁺·−½²η✓✗≈→…—•")
         self.width = shutil.get_terminal_size((80, 24)).columns
 
     def fit(self, text: str) -> str:
@@ -84,7 +85,7 @@ def make_console(no_color: bool = False) -> Console:
 def error_line(message: str) -> None:
     """The one line a user sees for bad input; plain, on stderr."""
     line = f"backprop-tutor: error: {message}"
-    print(line if can_encode(sys.stderr, line) else to_ascii(line), file=sys.stderr)
+    print(line if can_encode(getattr(sys.stderr, "encoding", None), line) else to_ascii(line), file=sys.stderr)
 
 
 def check_result(out: Out, r: CheckResult) -> None:
@@ -184,8 +185,7 @@ def training_report(out: Out, lesson: Lesson, trained, claims: list) -> None:
 
 
 def _fit(console: Console, text: str) -> str:
-    encoding = (console.encoding or "").lower().replace("-", "")
-    return text if encoding.startswith("utf") else to_ascii(text)
+    return text if can_encode(console.encoding, text) else to_ascii(text)
 
 
 def _say(console: Console, text: str, style: str = "") -> None:

@@ -7,7 +7,6 @@ do not; ``train`` keeps only the weights, layer by layer, and is tested to give 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -38,11 +37,9 @@ class Trained:
 
 
 def train(net: Network, updates: int, *, learning_rate: float | None = None,
-          backprop_through_updated: bool = False,
-          every: Callable[[int, float], None] | None = None) -> Trained:
+          backprop_through_updated: bool = False) -> Trained:
     """``updates`` steps of gradient descent on the lesson's sample.
 
-    ``every(n, error)`` is called before update n+1 with the error after n updates.
     ``backprop_through_updated`` repeats a known slip (see ``tutor.network.run``).
     """
     L = net.layout
@@ -70,8 +67,6 @@ def train(net: Network, updates: int, *, learning_rate: float | None = None,
             raise Diverged(n)
         if n == 0:
             initial = error
-        if every is not None:
-            every(n, error)
         previous = error
         out, slope = outs[-1], acts[-1].slope
         deltas = [loss.slope(t, o) * slope(v, o) for t, o, v in zip(y, out, nets[-1])]
