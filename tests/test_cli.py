@@ -82,6 +82,12 @@ def test_json_is_one_object_for_a_grader(cli):
     (["train", "--lr", "nan"], ["--lr"]),
     (["quantities", "--lesson", "nope"], ["no lesson"]),
     (["lessons", "--bogus"], ["No such option"]),
+    (["explain"], ["Missing argument"]),
+    (["explain", "dE/dw9"], ["unknown quantity 'dE/dw9'", "dE_total/dw8"]),
+    (["explain", "w5", "--lesson", "nope"], ["no lesson 'nope'"]),
+    (["explain", "w5", "--latex=maybe"], ["--latex"]),
+    (["verify", "--lesson", "nope"], ["no lesson 'nope'"]),
+    (["verify", "extra"], ["unexpected extra argument"]),
 ])
 def test_bad_input_is_one_line_and_exit_2(cli, args, words):
     result = cli(*args)
@@ -180,3 +186,66 @@ def test_a_diverging_run_stops_with_one_line_and_no_traceback(cli, write_lesson,
     result = cli("train", "--lesson", path, "--lr", "50", "--epochs", "10000")
     assert result.exit_code == 1, result.output
     assert "diverged" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_explain_shows_the_whole_derivation(cli):
+    result = cli("explain", "dE/dw1")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    for heading in ("Chain rule", "Each factor", "δ form", "Numbers"):
+        assert f"\n{heading}\n" in out
+    assert "0.036350306⋅0.241300709⋅0.05 = 0.000438568" in out  # the post's numbers
+    assert "Full precision: ∂E_total/∂w1 = 0.000438567734474" in out
+
+
+def test_explain_accepts_any_name_check_does_and_given_values(cli):
+    assert "0.35891648" in cli("explain", "w5").output  # w5 means the updated weight, as in check
+    given = cli("explain", "i1")
+    assert given.exit_code == 0 and "given" in given.output and "0.05" in given.output
+
+
+def test_explain_tells_where_the_original_is_wrong(cli):
+    out = cli("explain", "E_total+").output
+    assert "0.291027774" in out and "0.291027924" in out and "wrong" in out
+
+
+def test_explain_latex(cli):
+    result = cli("explain", "dE/dw5", "--latex")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("\\begin{align*}")
+    assert "\\frac{\\partial E_{total}}{\\partial w_{5}}" in result.stdout
+    assert "0.082167041" in result.stdout
+
+
+def test_verify_agrees_and_exits_0(cli):
+    result = cli("verify")
+    assert result.exit_code == 0, result.output
+    for k in range(1, 9):
+        assert f"│ w{k} " in result.output
+    assert "all 8 gradients agree" in result.output
+
+
+def test_verify_a_lesson_with_trained_biases_and_relu(cli, write_lesson):
+    source = (__import__("tutor.lesson", fromlist=["bundled_dir"]).bundled_dir() / "post.toml").read_text()
+    assert 'activation = "logistic"' in source and "train_biases = false" in source
+    path = write_lesson(source.replace('activation = "logistic"', 'activation = "relu"')
+                        .replace("train_biases = false", "train_biases = true"))
+    result = cli("verify", "--lesson", path)
+    assert result.exit_code == 0, result.output
+    assert "│ b1 " in result.output and "│ b2 " in result.output and "all 10 gradients agree" in result.output
+
+
+def test_verify_fails_loudly_when_the_engine_is_wrong(cli, monkeypatch):
+    from tutor import network
+
+    real = network.run
+
+    def broken(net, **kw):
+        trace = real(net, **kw)
+        trace["dE_total/dw3"] *= 1 + 1e-9
+        return trace
+
+    monkeypatch.setattr(network, "run", broken)
+    result = cli("verify")
+    assert result.exit_code == 1
+    assert "disagree on w3" in result.output

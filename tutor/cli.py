@@ -208,6 +208,65 @@ def lessons(ctx: typer.Context) -> None:
     lessons_table(_console(ctx), [load(name) for name in bundled_names()])
 
 
+@app.command()
+@handled
+def explain(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The quantity, e.g. out_h1, dE/dw5, dE/dw1, w5.", metavar="NAME",
+                                        autocompletion=_complete_name, show_default=False)],
+    lesson: LessonOption = None,
+    latex: Annotated[bool, typer.Option("--latex", help="Print the derivation as LaTeX (an align* block).")] = False,
+) -> None:
+    """Show how a quantity is computed: definition, chain rule, each factor, the numbers, the value.
+
+    The equations are built and differentiated by SymPy from the network's definitions.
+
+    Example: backprop-tutor explain dE/dw1
+    """
+    from tutor import symbolic
+    from tutor.checking import Session
+    from tutor.errors import GivenQuantity
+    from tutor.lesson import load
+
+    session = Session(load(lesson))
+    try:
+        qid = session.resolver.resolve(name).id
+    except GivenQuantity as e:
+        qid = e.qid
+    derivation = symbolic.derive(session.lesson.network, session.trace, session.catalogue, qid)
+    if latex:
+        print(symbolic.latex(derivation))
+        return
+    from tutor.render import derivation as show
+
+    errata = session.errata_for(qid) if not derivation.quantity.given else []
+    show(_console(ctx), session.lesson, derivation, errata)
+
+
+VERIFY_TOLERANCE = 1e-12
+
+
+@app.command()
+@handled
+def verify(ctx: typer.Context, lesson: LessonOption = None) -> None:
+    """Check the engine's gradients against SymPy's differentiation of the whole E_total.
+
+    SymPy writes E_total as one expression in every weight (and trained bias), differentiates it by
+    each one, and evaluates the result at 30 digits. Exit code 0 when every gradient agrees to 1e-12.
+
+    Example: backprop-tutor verify --lesson post
+    """
+    from tutor import symbolic
+    from tutor.lesson import load
+    from tutor.network import run as run_engine
+    from tutor.render import verification
+
+    chosen = load(lesson)
+    rows = symbolic.verify(chosen.network, run_engine(chosen.network))
+    if not verification(_console(ctx), chosen, rows, VERIFY_TOLERANCE):
+        raise typer.Exit(1)
+
+
 MAX_UPDATES = 10_000_000
 
 

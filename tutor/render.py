@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 _ASCII = str.maketrans({"∂": "d", "δ": "delta", "⁺": "+", "·": "*", "−": "-", "½": "1/2", "²": "^2",
-                        "η": "eta", "✓": "OK", "✗": "X", "≈": "~", "Σ": "sum", "→": "->", "…": "...",
+                        "η": "eta", "σ": "sigma", "✓": "OK", "✗": "X", "≈": "~", "Σ": "sum", "→": "->", "…": "...",
                         "—": "-", "←": "<-", "≤": "<=", "≥": ">=", "×": "x", "’": "'", "•": "*"})
 _STYLES = {"bold": "1", "dim": "2", "green": "32", "red": "31", "yellow": "33"}
 
@@ -182,6 +182,64 @@ def training_report(out: Out, lesson: Lesson, trained, claims: list) -> None:
             out.paragraph("its outputs come from back-propagating through the already-updated output "
                           f"weights: that slip gives {outs} (error {c.published.error:.9g}).", "  • ", "    ")
         out.paragraph(claim.why, style="dim")
+
+
+def derivation(console: Console, lesson: Lesson, derived, errata: list) -> None:
+    """A derivation of the symbolic layer: headings, sentences, and equations drawn in 2-D.
+
+    Equations are computed text, printed as ``Text`` (never markup) without wrapping: the symbolic
+    layer fits them to the console's width, or writes them on one line each where they cannot fit.
+    """
+    from rich.text import Text
+
+    from tutor import symbolic
+    from tutor.catalogue import SECTIONS
+
+    quantity, value = derived.quantity, derived.value
+    unicode = can_encode(console.encoding, "∂⋅─ₜ₁⎛⎞ℯ")
+    lines = symbolic.lines(derived, unicode=unicode, width=console.width)
+    _say(console, f"{quantity.symbol}: {quantity.meaning}", "bold")
+    _say(console, f"{SECTIONS[quantity.section]} · lesson {lesson.name}", "dim")
+    for kind, text in lines:
+        if kind == "heading":
+            console.print()
+            _say(console, text, "bold")
+        elif kind == "note":
+            console.print(Text(_fit(console, text), style="dim"), overflow="fold")
+        elif kind == "math":
+            for row in text.split("\n"):
+                console.print(Text("  " + row), no_wrap=True, overflow="ignore", crop=False)
+        else:
+            for row in text.split("\n"):
+                console.print(Text("  " + _fit(console, row)), overflow="fold")
+    console.print()
+    _say(console, f"Full precision: {quantity.symbol} = {value!r}", "bold")
+    for e in errata:
+        console.print()
+        _say(console, f"The original's {e.printed} is wrong", "bold yellow")
+        console.print(Text(_fit(console, " ".join(e.why.split())), style="dim"), overflow="fold")
+
+
+def verification(console: Console, lesson: Lesson, rows: list, tolerance: float) -> bool:
+    """The engine's gradients beside SymPy's, one row per parameter; True when all agree."""
+    from rich.table import Table
+
+    table = Table(title=_fit(console, f"∂E_total/∂p for lesson {lesson.name}: the engine and SymPy, "
+                                      "which differentiates the whole E_total at 30 digits"), title_justify="left")
+    for column in ("parameter", "engine", "SymPy", "difference"):
+        table.add_column(column, justify="left" if column == "parameter" else "right", no_wrap=True)
+    for r in rows:
+        table.add_row(r.name, f"{r.engine:.17g}", r.sympy_text(17), f"{r.difference:.1e}")
+    console.print(table)
+    worst = max((r.relative for r in rows), default=0.0)
+    ok = worst <= tolerance
+    if ok:
+        _say(console, f"✓ all {len(rows)} gradients agree: the largest relative difference is {worst:.1e} "
+             f"(tolerance {tolerance:.0e}).", "bold green")
+    else:
+        bad = ", ".join(r.name for r in rows if r.relative > tolerance)
+        _say(console, f"✗ the engine and SymPy disagree on {bad} (tolerance {tolerance:.0e}).", "bold red")
+    return ok
 
 
 def _fit(console: Console, text: str) -> str:

@@ -1,0 +1,750 @@
+"""The symbolic layer: every quantity's definition, chain rule and factors, derived by SymPy.
+
+The only module that imports SymPy (the CLI imports it inside `explain` and `verify`).
+
+* ``Model`` writes a network's definitions as SymPy expressions in the post's symbols:
+  net_h1 = w1·i1 + w2·i2 + b1·1, out_h1 = σ(net_h1), E_total = ½(target_o1 − out_o1)² + …
+* ``derive`` explains one quantity of the catalogue: its definition or chain rule, each factor
+  differentiated by SymPy from the definitions (and shown in the textbook form once SymPy has
+  confirmed the two are equal), the engine's numbers put in at 9 significant digits, the value.
+* ``lines`` prints a derivation as SymPy's 2-D pretty form (unicode or ASCII); ``latex`` as LaTeX.
+* ``verify`` differentiates the complete E_total, composed as a function of every weight and
+  bias, and compares each gradient with the engine's.
+
+Nothing here parses text: every expression is built from the lesson's structure.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import types
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.pretty.pretty import PrettyPrinter
+from sympy.printing.pretty.pretty_symbology import pretty_use_unicode
+from sympy.printing.pretty.stringpict import prettyForm, stringPict
+from sympy.printing.str import StrPrinter
+
+from tutor import catalogue
+from tutor.catalogue import Quantity
+from tutor.network import Network, path_name
+
+Expr = sp.Expr
+
+
+# ---------------------------------------------------------------------------------------------
+# Symbols that print the way the post writes them
+
+
+class sigma(sp.Function):
+    """The logistic function σ(x) = 1/(1 + e^(−x)).
+
+    SymPy differentiates ``1/(1 + exp(-x))`` into exponential forms that teach nothing; σ's
+    derivative is the textbook σ(x)(1 − σ(x)) instead.
+    """
+
+    def fdiff(self, argindex: int = 1) -> Expr:
+        s = sigma(self.args[0])
+        return s * (1 - s)
+
+    def _eval_rewrite_as_exp(self, x: Expr, **kwargs: object) -> Expr:
+        return 1 / (1 + sp.exp(-x))
+
+    def _eval_evalf(self, prec: int) -> Expr | None:
+        if self.args[0].is_number:
+            return (1 / (1 + sp.exp(-self.args[0])))._eval_evalf(prec)
+        return None
+
+
+class step(sp.Function):
+    """The slope of ReLU: 1 for a positive argument, else 0 (0 at 0, as the engine takes it)."""
+
+    def fdiff(self, argindex: int = 1) -> Expr:
+        return sp.Integer(0)
+
+    def _eval_evalf(self, prec: int) -> Expr | None:
+        if self.args[0].is_number:
+            return sp.Float(1 if self.args[0].evalf(prec) > 0 else 0, prec)
+        return None
+
+
+class relu(sp.Function):
+    """ReLU inside a composed E_total: its derivative stays one ``step``, where nested Piecewise
+    expressions would multiply out into thousands of cases."""
+
+    def fdiff(self, argindex: int = 1) -> Expr:
+        return step(self.args[0])
+
+    def _eval_evalf(self, prec: int) -> Expr | None:
+        if self.args[0].is_number:
+            x = self.args[0].evalf(prec)
+            return x if x > 0 else sp.Float(0, prec)
+        return None
+
+
+class Partial(sp.Expr):
+    """∂top/∂bottom as one fraction, the way the post writes a partial derivative."""
+
+    is_commutative = True
+
+    def __new__(cls, top: Expr, bottom: Expr) -> Partial:
+        return sp.Expr.__new__(cls, top, bottom)
+
+    def _pretty(self, printer: PrettyPrinter) -> prettyForm:
+        d = "∂" if printer._use_unicode else "d"
+        top, bottom = (prettyForm(*printer._print(a).left(d)) for a in self.args)
+        return top / bottom  # type: ignore[no-any-return]
+
+    def _latex(self, printer: LatexPrinter) -> str:
+        top, bottom = (printer._print(a) for a in self.args)
+        return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
+
+    def _sympystr(self, printer: StrPrinter) -> str:
+        top, bottom = (printer._print(a) for a in self.args)
+        return f"∂{top}/∂{bottom}"
+
+
+class Updated(sp.Expr):
+    """A weight or value after the update: w5⁺."""
+
+    is_commutative = True
+
+    def __new__(cls, base: Expr) -> Updated:
+        return sp.Expr.__new__(cls, base)
+
+    def _pretty(self, printer: PrettyPrinter) -> prettyForm:
+        return prettyForm(*printer._print(self.args[0]).right("⁺" if printer._use_unicode else "+"))
+
+    def _latex(self, printer: LatexPrinter) -> str:
+        return f"{printer._print(self.args[0])}^{{+}}"
+
+    def _sympystr(self, printer: StrPrinter) -> str:
+        return f"{printer._print(self.args[0])}⁺"
+
+
+class Num(sp.AtomicExpr):
+    """A number as the tutor shows it, never combined with others (``0.5 − 0.6·0.082`` stays).
+
+    Negative numbers are bracketed inside sums and products; a ``bare`` number stands alone.
+    """
+
+    is_commutative = True
+
+    def __new__(cls, text: str, latex: str | None = None, ascii: str | None = None, bare: bool = False) -> Num:
+        obj = sp.AtomicExpr.__new__(cls)
+        obj.text, obj.tex, obj.ascii, obj.bare = text, latex or text, ascii or text, bare
+        return obj
+
+    def _hashable_content(self) -> tuple[object, ...]:
+        return (self.text, self.bare)
+
+    def _shown(self, text: str) -> str:
+        return f"({text})" if text.startswith("-") and not self.bare else text
+
+    def _pretty(self, printer: PrettyPrinter) -> prettyForm:
+        return prettyForm(self._shown(self.text if printer._use_unicode else self.ascii))
+
+    def _latex(self, printer: LatexPrinter) -> str:
+        return self._shown(self.tex)
+
+    def _sympystr(self, printer: object) -> str:
+        return self._shown(self.text)
+
+
+HALF = Num("½", r"\frac{1}{2}", "1/2")
+
+
+def number(value: float, bare: bool = False) -> Num:
+    """A value at the digits the post shows: 9 decimal places, or 6 significant digits below 0.001."""
+    if value == 0 or abs(value) >= 1e-3:
+        text = f"{value:.9f}".rstrip("0").rstrip(".")
+    else:
+        text = f"{value:.6g}"
+    if text == "-0":
+        text = "0"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    tex = re.sub(r"e(-?\d+)$", r" \\cdot 10^{\1}", text)
+    return Num(text, tex, bare=bare)
+
+
+def symbol(qid: str) -> Expr:
+    """The SymPy object of a catalogue id: dE_total/dw5 → ∂E_total/∂w5, w5+ → w5⁺, eta → η."""
+    if qid.endswith("+"):
+        return Updated(symbol(qid[:-1]))
+    if m := re.fullmatch(r"dE_via_(\w+)/dout_(\w+)", qid):
+        net = sp.Symbol(f"net_{m[1]}")
+        return _product(Partial(sp.Symbol("E_total"), net), Partial(net, sp.Symbol(f"out_{m[2]}")))
+    if m := re.fullmatch(r"d(\w+)/d(\w+)", qid):
+        return Partial(sp.Symbol(m[1]), sp.Symbol(m[2]))
+    return sp.Symbol(qid)
+
+
+def _product(*factors: Expr) -> Expr:
+    return sp.Mul(*factors, evaluate=False) if len(factors) > 1 else factors[0]
+
+
+def _sum(*terms: Expr) -> Expr:
+    return sp.Add(*terms, evaluate=False) if len(terms) > 1 else terms[0]
+
+
+def _minus(a: Expr, b: Expr) -> Expr:
+    return sp.Add(a, sp.Mul(-1, b, evaluate=False), evaluate=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Activations and losses: the function, and its slope in the form textbooks print
+
+
+def activation(name: str, net: Expr, composed: bool = False) -> Expr:
+    """The activation applied to ``net``: for display (ReLU as cases), or ``composed`` into E_total."""
+    if name == "relu" and composed:
+        return relu(net)
+    if name == "logistic":
+        return sigma(net)
+    if name == "tanh":
+        return sp.tanh(net)
+    if name == "relu":
+        return sp.Piecewise((net, net > 0), (0, True))
+    if name == "identity":
+        return net
+    raise ValueError(f"no symbolic form for activation {name!r}")
+
+
+SQUASH = {
+    "logistic": "The logistic function σ squashes any net input into the range 0 to 1.",
+    "tanh": "tanh squashes any net input into the range −1 to 1.",
+    "relu": "ReLU passes a positive net input through unchanged and turns a negative one into 0.",
+    "identity": "The identity passes the net input through unchanged.",
+}
+
+
+def spelled_out(name: str, net: Expr) -> Expr | None:
+    """The activation written out, where its name alone hides the formula: σ(x) = 1/(1 + e^(−x))."""
+    if name == "logistic":
+        with sp.evaluate(False):
+            return 1 / (1 + sp.exp(-net))
+    return None
+
+
+def loss_terms(name: str, target: Expr, out: Expr) -> tuple[Expr, Expr]:
+    """One output's error, and its slope with respect to that output in textbook form."""
+    if name == "half-squared-error":
+        diff = _minus(target, out)
+        return (sp.Mul(sp.Rational(1, 2), sp.Pow(diff, 2, evaluate=False), evaluate=False),
+                sp.Mul(-1, diff, evaluate=False))
+    raise ValueError(f"no symbolic form for loss {name!r}")
+
+
+def math(expr: Expr) -> Expr:
+    """An expression built for display, evaluated so that SymPy can differentiate it."""
+    return expr.doit()
+
+
+def same(a: Expr, b: Expr) -> bool:
+    """Are two forms of a derivative equal? (Checked by SymPy: their difference expands to 0.)"""
+    return sp.expand(math(a) - math(b)) == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# The definitions of one network
+
+
+class Model:
+    """A network's definitions in the post's symbols, for display and for differentiation."""
+
+    def __init__(self, net: Network):
+        self.net = net
+        L = net.layout
+        self.definition: dict[str, Expr] = {}  # net_x, out_x, E_o, E_total (and their "+" forms)
+        self.layer_of: dict[str, int] = {}
+        for tag in ("", "+"):
+            for l in range(1, L.depth + 1):
+                for r, j in enumerate(L.neurons[l]):
+                    self.layer_of[j] = l
+                    terms = [_product(self.param(L.weights[l - 1][r][s], tag), self.source(x, tag))
+                             for s, x in enumerate(L.neurons[l - 1])]
+                    terms.append(_product(self.param(L.biases[l - 1][r], tag), sp.Integer(1)))
+                    self.definition[f"net_{j}{tag}"] = _sum(*terms)
+                    self.definition[f"out_{j}{tag}"] = activation(net.activations[l - 1],
+                                                                  symbol(f"net_{j}{tag}"))
+            for o in L.neurons[-1]:
+                error, _ = loss_terms(net.loss, symbol(f"target_{o}"), symbol(f"out_{o}{tag}"))
+                self.definition[f"E_{o}{tag}"] = error
+            self.definition[f"E_total{tag}"] = _sum(*(symbol(f"E_{o}{tag}") for o in L.neurons[-1]))
+
+    def param(self, name: str, tag: str) -> Expr:
+        updated = tag and (self.net.train_biases or name.startswith("w"))
+        return symbol(name + "+" if updated else name)
+
+    def source(self, neuron: str, tag: str = "") -> Expr:
+        return symbol(neuron) if neuron.startswith("i") else symbol(f"out_{neuron}{tag}")
+
+    def error_in_outputs(self) -> Expr:
+        """E_total written out in the outputs: ½(target_o1 − out_o1)² + ½(target_o2 − out_o2)²."""
+        outputs = self.net.layout.neurons[-1]
+        return _sum(*(self.definition[f"E_{o}"] for o in outputs))
+
+    def loss_slope(self, o: str) -> tuple[Expr, Expr]:
+        """∂E_total/∂out_o: what SymPy derives, and the textbook form it equals."""
+        derived = sp.diff(math(self.error_in_outputs()), symbol(f"out_{o}"))
+        return derived, loss_terms(self.net.loss, symbol(f"target_{o}"), symbol(f"out_{o}"))[1]
+
+    def activation_slope(self, j: str) -> Expr:
+        """∂out_j/∂net_j, differentiated by SymPy and written in out_j where the textbook does."""
+        net_j, out_j = symbol(f"net_{j}"), symbol(f"out_{j}")
+        f = self.definition[f"out_{j}"]
+        slope = sp.diff(f, net_j)
+        if f != net_j:
+            slope = slope.xreplace({f: out_j})
+        if isinstance(f, sigma):  # σ(1 − σ) as the post writes it: out(1 − out)
+            slope = _product(out_j, _minus(sp.Integer(1), out_j))
+        return slope
+
+    def net_slope(self, j: str, wrt: str) -> Expr:
+        """∂net_j/∂wrt: SymPy's derivative of the net input (a weight, a bias or an output)."""
+        return sp.diff(math(self.definition[f"net_{j}"]), symbol(wrt))
+
+    def total_error(self) -> tuple[Expr, list[str]]:
+        """E_total composed as a function of every weight and bias; the parameters' names."""
+        net, L = self.net, self.net.layout
+        values: dict[str, Expr] = {i: symbol(i) for i in L.neurons[0]}
+        for l in range(1, L.depth + 1):
+            for r, j in enumerate(L.neurons[l]):
+                total = sum((symbol(L.weights[l - 1][r][s]) * values[x] for s, x in enumerate(L.neurons[l - 1])),
+                            sp.Integer(0))
+                values[j] = activation(net.activations[l - 1], total + symbol(L.biases[l - 1][r]), composed=True)
+        error = sp.Integer(0)
+        for o in L.neurons[-1]:
+            term, _ = loss_terms(net.loss, symbol(f"target_{o}"), values[o])
+            error += math(term)
+        return error, L.weight_names() + L.bias_names()
+
+
+# ---------------------------------------------------------------------------------------------
+# Derivations
+
+
+@dataclass
+class Block:
+    """One part of a derivation: a heading, a sentence, and equations (chains of equal expressions)."""
+
+    heading: str
+    note: str
+    equations: list[tuple[Expr, ...]] = field(default_factory=list)
+
+
+@dataclass
+class Derivation:
+    quantity: Quantity
+    value: float
+    blocks: list[Block]
+    factors: list[tuple[str, Expr]]  # each factor's catalogue id and the form SymPy derived for it
+
+
+class Deriver:
+    """Derivations of one network's quantities, with the engine's values of ``trace`` put in."""
+
+    def __init__(self, net: Network, trace: dict[str, float], catalogue: dict[str, Quantity]):
+        self.net, self.trace, self.catalogue = net, trace, catalogue
+        self.model = Model(net)
+        self.values: dict[Expr, Num] = {symbol(qid): number(v) for qid, v in trace.items()}
+        for j in (j for layer in net.layout.neurons[1:] for j in layer):
+            delta = number(trace[f"delta_{j}"])
+            self.values[Partial(sp.Symbol("E_total"), sp.Symbol(f"net_{j}"))] = delta
+            if j in net.layout.neurons[-1]:
+                self.values[Partial(sp.Symbol(f"E_{j}"), sp.Symbol(f"net_{j}"))] = delta
+        self.factors: list[tuple[str, Expr]] = []
+
+    # helpers -------------------------------------------------------------------------------
+
+    def numbers(self, expr: Expr) -> Expr:
+        """The expression with the engine's values put in, nothing computed."""
+        with sp.evaluate(False):
+            return expr.xreplace(self.values)
+
+    def shown(self, expr: Expr) -> Expr:
+        """The form for display: ½ as a fraction sign, not SymPy's x/2."""
+        with sp.evaluate(False):
+            return expr.xreplace({sp.Rational(1, 2): HALF})
+
+    def chain(self, qid: str, *forms: Expr) -> tuple[Expr, ...]:
+        """qid = form = … = the forms with numbers = the value (repeats dropped)."""
+        parts = [symbol(qid), *(self.shown(f) for f in forms)]
+        if qid in self.trace:  # (∂net_o1/∂b2 = 1 has no name of its own: nothing to put in)
+            with_numbers = self.numbers(parts[-1])
+            if not isinstance(with_numbers, Num):
+                parts.append(with_numbers)
+            parts.append(number(self.trace[qid], bare=True))
+        out: list[Expr] = []
+        for p in parts:
+            if not out or _plain(out[-1]) != _plain(p):
+                out.append(p)
+        return tuple(out)
+
+    def factor(self, qid: str, derived: Expr) -> tuple[Expr, ...]:
+        if qid in self.trace:
+            self.factors.append((qid, derived))
+        return self.chain(qid, derived)
+
+    # kinds of quantity -----------------------------------------------------------------------
+
+    def derivation(self, qid: str) -> Derivation:
+        self.factors = []
+        q = self.catalogue[qid]
+        blocks = self.blocks(q)
+        return Derivation(q, self.trace[qid], blocks, self.factors)
+
+    def blocks(self, q: Quantity) -> list[Block]:
+        qid = q.id
+        kinds = [
+            (r"net_(\w+?)\+?", self.net_input), (r"out_(\w+?)\+?", self.output),
+            (r"E_(o\d+)\+?", self.output_error), (r"E_total\+?", self.total_error),
+            (r"dE_total/dout_(\w+)", self.error_slope), (r"dout_(\w+)/dnet_\1", self.act_slope),
+            (r"delta_(\w+)", self.delta), (r"dnet_(\w+)/d(\w+)", self.net_slope),
+            (r"dE_total/d(\w+)", self.gradient), (r"dE_(?:via_)?(\w+)/dout_(\w+)", self.path),
+            (r"(\w+)\+", self.update),
+        ]
+        if q.given:
+            return [Block("Given", f"{qid} is given by the lesson: there is nothing to compute.",
+                          [(symbol(qid), number(self.trace[qid]))])]
+        for pattern, method in kinds:
+            if m := re.fullmatch(pattern, qid):
+                return method(qid, *m.groups())
+        raise ValueError(f"no derivation for {qid}")  # pragma: no cover - every catalogue id is a kind
+
+    def net_input(self, qid: str, j: str) -> list[Block]:
+        after = " with the updated weights" if qid.endswith("+") else ""
+        return [Block("Definition", f"The net input of {j}{after}: every value that reaches {j}, times the "
+                      "weight on its connection, plus the bias times 1.",
+                      [self.chain(qid, self.model.definition[qid])])]
+
+    def output(self, qid: str, j: str) -> list[Block]:
+        tag = "+" if qid.endswith("+") else ""
+        name = self.net.activations[self.model.layer_of[j] - 1]
+        f = self.model.definition[qid]
+        written = spelled_out(name, symbol(f"net_{j}{tag}"))
+        forms = (f, written) if written is not None else (f,)
+        return [Block("Definition", SQUASH[name], [self.chain(qid, *forms)])]
+
+    def output_error(self, qid: str, o: str) -> list[Block]:
+        return [Block("Definition", f"The error of {o}: half the square of how far it is from its target "
+                      "(the ½ makes the derivative neater).", [self.chain(qid, self.model.definition[qid])])]
+
+    def total_error(self, qid: str) -> list[Block]:
+        return [Block("Definition", "The total error adds up the error of every output.",
+                      [self.chain(qid, self.model.definition[qid])])]
+
+    def error_slope(self, qid: str, j: str) -> list[Block]:
+        if j in self.net.layout.neurons[-1]:
+            return self.output_error_slope(qid, j)
+        return self.hidden_error_slope(qid, j)
+
+    def output_error_slope(self, qid: str, o: str) -> list[Block]:
+        derived, textbook = self.model.loss_slope(o)
+        form = textbook if same(derived, textbook) else derived
+        self.factors.append((qid, derived))
+        return [
+            Block("Definition", "The total error, written out in the outputs:",
+                  [(symbol("E_total"), self.shown(self.model.error_in_outputs()))]),
+            Block("Derivative", f"Only the term of {o} changes with out_{o}; the others are constants and "
+                  "drop out. SymPy differentiates it:", [self.chain(qid, form)]),
+        ]
+
+    def act_slope(self, qid: str, j: str) -> list[Block]:
+        f = self.model.definition[f"out_{j}"]
+        slope = self.model.activation_slope(j)
+        self.factors.append((qid, slope))
+        raw = sp.diff(f, symbol(f"net_{j}"))
+        forms = (raw, slope) if _plain(raw) != _plain(slope) else (slope,)
+        return [
+            Block("Definition", f"out_{j} as a function of net_{j}:", [(symbol(f"out_{j}"), f)]),
+            Block("Derivative", "SymPy differentiates it; the slope can be written with the output "
+                  "already computed in the forward pass:", [self.chain(qid, *forms)]),
+        ]
+
+    def net_slope(self, qid: str, j: str, wrt: str) -> list[Block]:
+        derived = self.model.net_slope(j, wrt)
+        self.factors.append((qid, derived))
+        what = "the value it multiplies" if wrt[0] in "wb" else "the weight on that connection"
+        return [
+            Block("Definition", f"The net input of {j}:", [(symbol(f"net_{j}"), self.model.definition[f"net_{j}"])]),
+            Block("Derivative", f"Only one term holds {wrt}, so the slope is {what}:", [self.chain(qid, derived)]),
+        ]
+
+    def delta(self, qid: str, j: str) -> list[Block]:
+        chain = _product(symbol(f"dE_total/dout_{j}"), symbol(f"dout_{j}/dnet_{j}"))
+        blocks = [Block("Chain rule", f"δ_{j} is how fast the total error changes with net_{j}: the error's "
+                        f"slope at out_{j} times the slope of out_{j} at net_{j}.",
+                        [(symbol(qid), Partial(sp.Symbol("E_total"), sp.Symbol(f"net_{j}")), chain)])]
+        blocks.append(self.factor_block([f"dE_total/dout_{j}", f"dout_{j}/dnet_{j}"]))
+        blocks.append(Block("Numbers", "", [self.chain(qid, chain)]))
+        return blocks
+
+    def factor_block(self, qids: list[str]) -> Block:
+        note = "SymPy differentiates each one from the definitions"
+        hidden = [q for q in qids if re.fullmatch(r"dE_total/dout_(\w+)", q) and q[len("dE_total/dout_"):]
+                  not in self.net.layout.neurons[-1]]
+        if hidden:
+            h = hidden[0][len("dE_total/dout_"):]
+            note += (f". The first is a sum: out_{h} reaches the error through every neuron it feeds, "
+                     "and each path is that neuron's δ times the weight on the connection")
+        block = Block("Each factor", note + ":")
+        for f in qids:
+            block.equations.extend(self.factor_equations(f))
+        return block
+
+    def factor_equations(self, qid: str) -> list[tuple[Expr, ...]]:
+        if m := re.fullmatch(r"dE_total/dout_(\w+)", qid):
+            j = m[1]
+            if j in self.net.layout.neurons[-1]:
+                derived, textbook = self.model.loss_slope(j)
+                return [self.factor(qid, textbook if same(derived, textbook) else derived)]
+            return self.paths(j)
+        if m := re.fullmatch(r"dout_(\w+)/dnet_\w+", qid):
+            return [self.factor(qid, self.model.activation_slope(m[1]))]
+        if m := re.fullmatch(r"dnet_(\w+)/d(\w+)", qid):
+            return [self.factor(qid, self.model.net_slope(m[1], m[2]))]
+        raise ValueError(qid)  # pragma: no cover
+
+    def paths(self, h: str) -> list[tuple[Expr, ...]]:
+        """∂E_total/∂out_h = Σ over the neurons h feeds of (their δ · the weight from h)."""
+        L, l = self.net.layout, self.model.layer_of[h]
+        terms, products = [], []
+        equations = []
+        for nxt in L.neurons[l + 1]:
+            path = path_name(nxt, h)
+            terms.append(symbol(path))
+            slope = self.model.net_slope(nxt, f"out_{h}")
+            self.factors.append((f"dnet_{nxt}/dout_{h}", slope))
+            first = Partial(sp.Symbol(f"E_{nxt}" if nxt in L.neurons[-1] else "E_total"), sp.Symbol(f"net_{nxt}"))
+            product = _product(symbol(f"delta_{nxt}"), slope)
+            products.append(product)
+            equations.append(self.chain(path, _product(first, symbol(f"dnet_{nxt}/dout_{h}")), product))
+        total = f"dE_total/dout_{h}"
+        self.factors.append((total, _sum(*products)))
+        return [self.chain(total, _sum(*terms), _sum(*products)), *equations]
+
+    def hidden_error_slope(self, qid: str, h: str) -> list[Block]:
+        return [Block("Paths", f"out_{h} reaches the error through every neuron it feeds, so its slope is the "
+                      "sum over those paths; each path is that neuron's δ times the weight from "
+                      f"{h} to it.", self.paths(h))]
+
+    def path(self, qid: str, via: str, h: str) -> list[Block]:
+        L = self.net.layout
+        k, r = L.neurons[self.model.layer_of[via]].index(via), L.neurons[self.model.layer_of[h]].index(h)
+        w = L.weights[self.model.layer_of[h]][k][r]
+        top = f"E_{via}" if via in L.neurons[-1] else "E_total"
+        first = Partial(sp.Symbol(top), sp.Symbol(f"net_{via}"))
+        slope = self.model.net_slope(via, f"out_{h}")
+        self.factors.append((f"dnet_{via}/dout_{h}", slope))
+        why = (f"E_{via} depends on out_{h} only through net_{via}" if top != "E_total"
+               else f"this path runs from out_{h} through net_{via}")
+        return [
+            Block("Chain rule", f"{why}: the slope of the error at net_{via} (δ_{via}) times the slope of "
+                  f"net_{via} at out_{h} (the weight {w}).",
+                  [self.chain(qid, _product(first, symbol(f"dnet_{via}/dout_{h}")),
+                              _product(symbol(f"delta_{via}"), slope))]),
+        ]
+
+    def gradient(self, qid: str, p: str) -> list[Block]:
+        L = self.net.layout
+        if p.startswith("w"):
+            l, r, _ = L.connection(p)
+            fed = [L.neurons[l + 1][r]]
+        else:
+            fed = [j for l, names in enumerate(L.biases) for j, b in zip(L.neurons[l + 1], names) if b == p]
+        if len(fed) == 1:
+            j = fed[0]
+            factors = [f"dE_total/dout_{j}", f"dout_{j}/dnet_{j}", f"dnet_{j}/d{p}"]
+            chain = _product(*(symbol(f) for f in factors))
+            where = "the output layer" if j in L.neurons[-1] else "a hidden layer"
+            blocks = [Block("Chain rule", f"{p} changes the error only through net_{j}, then out_{j} "
+                            f"({j} is in {where}): multiply the slopes along the way.", [(symbol(qid), chain)])]
+            blocks.append(self.factor_block(factors))
+            slope = self.model.activation_slope(j)
+            source = self.model.net_slope(j, p)
+            error = (_sum(*[_product(symbol(f"delta_{n}"), self.model.net_slope(n, f"out_{j}"))
+                            for n in L.neurons[self.model.layer_of[j] + 1]])
+                     if j not in L.neurons[-1] else None)
+            delta_form = _product(symbol(f"delta_{j}"), source)
+            long_form = _product(error, slope, source) if error is not None else None
+            forms = (delta_form, long_form) if long_form is not None else (delta_form,)
+            blocks.append(Block("δ form", f"The first two factors are δ_{j}, the error signal of {j}:",
+                                [(symbol(qid), *forms)]))
+            blocks.append(Block("Numbers", "", [self.chain(qid, chain)]))
+            return blocks
+        # a bias shared by several neurons: one chain per neuron it feeds, summed
+        terms = [_product(Partial(sp.Symbol("E_total"), sp.Symbol(f"net_{j}")), symbol(f"dnet_{j}/d{p}"))
+                 for j in fed]
+        blocks = [Block("Chain rule", f"{p} feeds {', '.join(fed)}: the error's slope is the sum over each of "
+                        "them of its δ times how its net input changes with the bias.",
+                        [(symbol(qid), _sum(*terms))])]
+        block = Block("Each factor", "SymPy differentiates each net input by the bias:")
+        for j in fed:
+            block.equations.append(self.factor(f"dnet_{j}/d{p}", self.model.net_slope(j, p)))
+        blocks.append(block)
+        deltas = _sum(*[_product(symbol(f"delta_{j}"), self.model.net_slope(j, p)) for j in fed])
+        blocks.append(Block("Numbers", "", [self.chain(qid, deltas)]))
+        return blocks
+
+    def update(self, qid: str, p: str) -> list[Block]:
+        rule = _minus(symbol(p), _product(symbol("eta"), symbol(f"dE_total/d{p}")))
+        return [Block("Update", f"One step of gradient descent: move {p} against its gradient, by the "
+                      "learning rate η times the gradient.", [self.chain(qid, rule)])]
+
+
+def derive(net: Network, trace: dict[str, float], catalogue: dict[str, Quantity], qid: str) -> Derivation:
+    """The derivation of one quantity, with the engine's values of ``trace`` put in."""
+    return Deriver(net, trace, catalogue).derivation(qid)
+
+
+# ---------------------------------------------------------------------------------------------
+# Printing
+
+
+class _Str(StrPrinter):
+    """One-line form: the post's symbols (δ_o1, η) and · for products."""
+
+    def _print_Symbol(self, expr: sp.Symbol) -> str:
+        return catalogue.symbol(expr.name)
+
+    def _print_sigma(self, expr: Expr) -> str:
+        return f"σ({self._print(expr.args[0])})"
+
+
+def _plain(expr: Expr) -> str:
+    text = _Str({"order": "none"}).doprint(expr)
+    return text.replace("**", "^").replace("*", "·")
+
+
+_NO_UNITS = types.ModuleType("sympy.physics.units")
+_NO_UNITS.Quantity = type("Quantity", (), {})  # type: ignore[attr-defined]
+
+
+class _Pretty(PrettyPrinter):
+    def __init__(self, unicode: bool):
+        super().__init__({"use_unicode": unicode, "order": "none", "wrap_line": False})
+
+    def _print_Mul(self, product: sp.Mul) -> prettyForm:
+        """SymPy's own, without importing sympy.physics.units (a third of a second at start-up)
+        only to move physical units to the end of a product: these products have none."""
+        if "sympy.physics.units" in sys.modules:
+            return super()._print_Mul(product)
+        sys.modules["sympy.physics.units"] = _NO_UNITS
+        try:
+            return super()._print_Mul(product)
+        finally:
+            del sys.modules["sympy.physics.units"]
+
+
+def equation_text(parts: tuple[Expr, ...], unicode: bool = True, width: int = 80) -> str | None:
+    """The parts of an equation joined by "=" in SymPy's 2-D pretty form, continued on further rows
+    (aligned at "=") where a row would pass the width; None if even one part is too wide."""
+    printer = _Pretty(unicode)
+    before = pretty_use_unicode(unicode)  # symbol names read SymPy's global flag, not the printer's
+    try:
+        forms = [printer._print(p) for p in parts]
+    finally:
+        pretty_use_unicode(before)
+    indent = prettyForm(" " * forms[0].width())
+    rows, row = [], forms[0]
+    for k, form in enumerate(forms[1:]):
+        joined = prettyForm(*stringPict.next(row, " = ", form))
+        if joined.width() <= width or k == 0:
+            row = joined
+        else:
+            rows.append(row)
+            row = prettyForm(*stringPict.next(indent, " = ", form))
+    rows.append(row)
+    if max(r.width() for r in rows) > width:
+        return None
+    text = "\n".join(r.render(wrap_line=False) for r in rows)
+    return "\n".join(line.rstrip() for line in text.split("\n"))
+
+
+def equation_line(parts: tuple[Expr, ...], unicode: bool = True) -> str:
+    """The same equation in one-line forms, one part per row, for terminals too narrow for 2-D."""
+    first, *rest = (_plain(p) for p in parts)
+    text = "\n".join([f"{first} = {rest[0]}", *(f"  = {r}" for r in rest[1:])])
+    return text if unicode else text.translate(_ASCII)
+
+
+_ASCII = str.maketrans({"·": "*", "∂": "d", "⁺": "+", "½": "1/2", "δ": "delta_", "η": "eta", "σ": "sigma"})
+
+
+def lines(derivation: Derivation, unicode: bool = True, width: int = 80) -> Iterator[tuple[str, str]]:
+    """(kind, text) pairs: "heading", "note", "math" (2-D, fits the width) or "wrapped" (one line)."""
+    for block in derivation.blocks:
+        yield "heading", block.heading
+        if block.note:
+            yield "note", block.note
+        for parts in block.equations:
+            text = equation_text(parts, unicode, width - 2)
+            if text is not None:
+                yield "math", text
+            else:
+                yield "wrapped", equation_line(parts, unicode)
+
+
+def latex(derivation: Derivation) -> str:
+    """The derivation as LaTeX: one align* environment, a comment line per block."""
+    printer = LatexPrinter({"order": "none", "mul_symbol": "dot"})
+    out = [r"\begin{align*}"]
+    rows: list[str] = []
+    for block in derivation.blocks:
+        for parts in block.equations:
+            left, *rest = (printer.doprint(p) for p in parts)
+            rows.append(f"  % {block.heading}\n  {left} &= " + " \\\\\n    &= ".join(rest))
+    out.append(" \\\\\n".join(rows))
+    out.append(r"\end{align*}")
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Verification
+
+
+@dataclass(frozen=True)
+class Gradient:
+    name: str
+    engine: float
+    sympy: sp.Float
+
+    def sympy_text(self, digits: int) -> str:
+        return str(self.sympy.evalf(digits))
+
+    @property
+    def difference(self) -> float:
+        return float(abs(sp.Float(self.engine, 30) - self.sympy))
+
+    @property
+    def relative(self) -> float:
+        scale = float(abs(self.sympy))
+        return self.difference / scale if scale else self.difference
+
+
+def exact(value: float) -> sp.Float:
+    """A lesson's number as the decimal it was written as, at 30 digits."""
+    return sp.Float(repr(value), 30)
+
+
+def verify(net: Network, trace: dict[str, float]) -> list[Gradient]:
+    """SymPy's gradient of the composed E_total for every trained parameter, beside the engine's."""
+    model = Model(net)
+    error, params = model.total_error()
+    L = net.layout
+    values = {symbol(i): exact(x) for i, x in zip(L.neurons[0], net.inputs)}
+    values |= {symbol(f"target_{o}"): exact(y) for o, y in zip(L.neurons[-1], net.targets)}
+    values |= {symbol(p): exact(trace[p]) for p in params}
+    trained = [p for p in params if p.startswith("w") or net.train_biases]
+    rows = []
+    for p in trained:
+        g = sp.diff(error, symbol(p)).xreplace(values).evalf(30)
+        rows.append(Gradient(p, trace[f"dE_total/d{p}"], g))
+    return rows
