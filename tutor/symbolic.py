@@ -302,9 +302,8 @@ class Model:
         slope = sp.diff(f, net_j)
         if f != net_j:
             slope = slope.xreplace({f: out_j})
-        if isinstance(f, sigma):  # σ(1 − σ) as the post writes it: out(1 − out)
-            slope = _product(out_j, _minus(sp.Integer(1), out_j))
-        return slope
+        textbook = _product(out_j, _minus(sp.Integer(1), out_j))  # σ(1 − σ) as the post writes it
+        return textbook if isinstance(f, sigma) and same(slope, textbook) else slope
 
     def net_slope(self, j: str, wrt: str) -> Expr:
         """∂net_j/∂wrt: SymPy's derivative of the net input (a weight, a bias or an output)."""
