@@ -6,8 +6,10 @@ from tutor.cli import app
 
 
 @pytest.fixture(autouse=True)
-def _wide_plain_terminal(monkeypatch):
-    """Wide, colourless output so that assertions read the text a person sees."""
+def _wide_plain_terminal(monkeypatch, tmp_path):
+    """Wide, colourless output so that assertions read the text a person sees; progress files in a
+    temporary folder, never in the real home."""
+    monkeypatch.setenv("BACKPROP_TUTOR_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("BACKPROP_TUTOR_DEBUG", raising=False)

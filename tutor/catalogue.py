@@ -198,13 +198,25 @@ def build(net: Network) -> dict[str, Quantity]:
     return q
 
 
+def post_digits(value: float) -> str:
+    """A value at the digits the post prints: 9 decimal places, or 6 significant digits below 0.001."""
+    if value == 0 or abs(value) >= 1e-3:
+        text = f"{value:.9f}".rstrip("0").rstrip(".")
+    else:
+        text = f"{value:.6g}"
+        if "e" in text:
+            mantissa, exponent = text.split("e")
+            text = f"{mantissa}e{int(exponent)}"
+    return "0" if text == "-0" else text
+
+
 def describe_formula(quantity: Quantity, values: dict[str, float] | None = None) -> str:
-    """The formula in symbols, or with the values of its parts put in (9 significant digits)."""
+    """The formula in symbols, or with the values of its parts put in (at the post's digits)."""
     def part(m: re.Match[str]) -> str:
         if values is None:
             return symbol(m[1])
         v = values[m[1]]
-        text = f"{v:.9g}"
+        text = post_digits(v)
         return f"({text})" if v < 0 else text
 
     return re.sub(r"\{([^}]+)\}", part, quantity.formula)

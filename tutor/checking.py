@@ -92,7 +92,7 @@ class CheckResult:
     @property
     def factors(self) -> list[str]:
         """The computed quantities this one is made of: what to check next when it is wrong."""
-        return [d for d in self.quantity.deps if not self.session.catalogue[d].given]
+        return [d for d in dict.fromkeys(self.quantity.deps) if not self.session.catalogue[d].given]
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {

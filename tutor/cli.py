@@ -168,7 +168,10 @@ def check(
     from tutor.checking import Session
     from tutor.lesson import load
 
-    result = Session(load(lesson)).check(name, value)
+    session = Session(load(lesson))
+    result = session.check(name, value)
+    if result.accepted:
+        _remember_check(session, result)
     if json_out:
         import json
 
@@ -178,6 +181,21 @@ def check(
 
         check_result(_out(ctx), result)
     raise typer.Exit(result.exit_code)
+
+
+def _remember_check(session, result) -> None:
+    """A value confirmed with `check` counts as done in the walk."""
+    from tutor.progress import CHECKED, Record
+
+    store = _store(session.lesson)
+    state = store.load(session.trace)
+    if result.quantity.id in state.records:
+        return
+    state.records[result.quantity.id] = Record(CHECKED, result.value, typed=result.typed.text,
+                                               skill=result.quantity.skill)
+    for problem in [*state.warnings, store.save(state)]:
+        if problem:
+            print(f"backprop-tutor: warning: {problem}", file=sys.stderr)
 
 
 @app.command()
@@ -265,6 +283,115 @@ def verify(ctx: typer.Context, lesson: LessonOption = None) -> None:
     rows = symbolic.verify(chosen.network, run_engine(chosen.network))
     if not verification(_console(ctx), chosen, rows, VERIFY_TOLERANCE):
         raise typer.Exit(1)
+
+
+def _store(chosen):
+    from tutor.lesson import bundled_dir
+    from tutor.progress import Store, lesson_key
+
+    bundled = chosen.source == str(bundled_dir() / f"{chosen.name}.toml")
+    return Store(lesson_key(chosen.name, chosen.source, bundled))
+
+
+def _input(prompt: str) -> str:
+    """One line from the learner; echoed when it does not come from a terminal (piped answers)."""
+    line = input(prompt)
+    if not sys.stdin.isatty():
+        print(line)
+    return line
+
+
+@app.command()
+@handled
+def start(
+    ctx: typer.Context,
+    lesson: LessonOption = None,
+    restart: Annotated[bool, typer.Option("--restart", help="Forget this lesson's progress and start over.")] = False,
+    step: Annotated[str | None, typer.Option("--step", metavar="NAME", autocompletion=_complete_name,
+                                             help="Jump to a step, e.g. --step dE/dw1.")] = None,
+) -> None:
+    """The interactive lesson: compute backpropagation by hand, one step at a time.
+
+    The tutor checks every value you type, gives hints, shows derivations, and saves your place
+    after every step: run it again to resume. At the prompt, type a value or `help`.
+
+    Example: backprop-tutor start
+    """
+    from tutor.checking import Session
+    from tutor.lesson import load
+    from tutor.screens import Screen
+    from tutor.walk import Walk
+
+    chosen = load(lesson)
+    session = Session(chosen)
+    store = _store(chosen)
+    state = store.load(session.trace)
+    if restart:
+        state.records.clear()
+        state.pending.clear()
+        state.position = None
+    if step is not None:
+        session.resolver.resolve(step)  # a bad name is an error before anything is shown
+    if sys.stdin.isatty():
+        try:
+            import readline  # noqa: F401 - line editing at the prompt
+        except ImportError:
+            pass
+    screen = Screen(_console(ctx), _out(ctx), lesson)
+    walk = Walk(session, store, state, screen, _input)
+    try:
+        walk.run(step)
+    except (KeyboardInterrupt, EOFError) as e:
+        walk.save()
+        screen.stopped(walk)
+        raise typer.Exit(130 if isinstance(e, KeyboardInterrupt) else 0) from None
+
+
+@app.command()
+@handled
+def progress(ctx: typer.Context, lesson: LessonOption = None) -> None:
+    """Show your progress in a lesson: each section, first-try accuracy per skill, hints used.
+
+    Example: backprop-tutor progress
+    """
+    from tutor.checking import Session
+    from tutor.lesson import load
+    from tutor.render import progress_report
+    from tutor.walk import Walk
+
+    chosen = load(lesson)
+    session = Session(chosen)
+    store = _store(chosen)
+    walk = Walk(session, store, store.load(session.trace), None, input)
+    progress_report(_console(ctx), walk)
+
+
+@app.command()
+@handled
+def reset(
+    ctx: typer.Context,
+    lesson: LessonOption = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Forget your progress in a lesson (asks first).
+
+    Example: backprop-tutor reset --lesson post --yes
+    """
+    from tutor.lesson import load
+
+    chosen = load(lesson)
+    store = _store(chosen)
+    if not store.path.exists():
+        print(f"No progress saved for lesson {chosen.name}: nothing to reset.")
+        return
+    if not yes and not typer.confirm(f"Forget your progress in lesson {chosen.name}?", default=False):
+        print("Nothing was changed.")
+        raise typer.Exit(1)
+    try:
+        store.remove()
+    except OSError as e:
+        raise TutorError(f"could not remove {store.path}: {e.strerror}") from None
+    print(f"Progress in lesson {chosen.name} forgotten. `backprop-tutor start` begins afresh.")
 
 
 MAX_UPDATES = 10_000_000

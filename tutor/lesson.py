@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tutor.answers import parse_number
-from tutor.errors import BadNumber, LessonError, UnknownLesson
+from tutor.errors import BadNumber, LessonError, TutorError, UnknownLesson
 from tutor.names import BIAS_MODES, HIDDEN_LETTERS, NUMBERINGS, Layout
 from tutor.network import ACTIVATIONS, LOSSES, Network, run
 
@@ -25,7 +25,7 @@ MAX_NEURONS = 16
 
 FIELDS: dict[str, dict[str, bool]] = {  # section -> field -> required
     "": {"title": True, "description": True, "network": True, "data": True, "errata": False,
-         "claims": False},
+         "claims": False, "steps": False},
     "network": {"layers": True, "activation": True, "loss": True, "weights": True, "biases": True,
                 "learning_rate": True, "weight_numbering": False, "bias_mode": False,
                 "train_biases": False},
@@ -63,6 +63,7 @@ class Lesson:
     network: Network
     errata: tuple[Erratum, ...] = ()
     claims: tuple[Claim, ...] = ()
+    step_texts: dict[str, str] = field(default_factory=dict)  # quantity id -> the lesson's own words
 
 
 def bundled_dir() -> Path:
@@ -262,7 +263,27 @@ def parse(doc: dict[str, Any], source: str, name: str) -> Lesson:
         claims.append(Claim(updates, r.printed(c["error"], f"claims[{k}].error"),
                             tuple(r.printed(v, f"claims[{k}].outputs[{n}]") for n, v in enumerate(outputs)),
                             r.text(c["why"], f"claims[{k}].why")))
-    return Lesson(name, source, title, description, network, errata, tuple(claims))
+    return Lesson(name, source, title, description, network, errata, tuple(claims),
+                  _step_texts(r, doc.get("steps", {}), network))
+
+
+def _step_texts(r: _Reader, value: Any, network: Network) -> dict[str, str]:
+    """[steps]: a text of the lesson's own for some steps of the walk, keyed by any quantity name."""
+    if not isinstance(value, dict):
+        raise r.fail("steps", f"expected a table [steps] of quantity = \"text\", got {_kind(value)}")
+    if not value:
+        return {}
+    from tutor.catalogue import Resolver, build
+
+    resolver = Resolver(build(network))
+    texts = {}
+    for key, text in value.items():
+        try:
+            qid = resolver.resolve(key).id
+        except TutorError as e:
+            raise r.fail(f"steps.{key}", f"not a step of this lesson: {e}") from None
+        texts[qid] = r.text(text, f"steps.{key}")
+    return texts
 
 
 def _tables(r: _Reader, value: Any, key: str) -> list[dict[str, Any]]:

@@ -196,10 +196,22 @@ def derivation(console: Console, lesson: Lesson, derived, errata: list) -> None:
     from tutor.catalogue import SECTIONS
 
     quantity, value = derived.quantity, derived.value
-    unicode = can_encode(console.encoding, "∂⋅─ₜ₁⎛⎞ℯ")
-    lines = symbolic.lines(derived, unicode=unicode, width=console.width)
+    lines = symbolic.lines(derived, unicode=unicode_ok(console), width=console.width)
     _say(console, f"{quantity.symbol}: {quantity.meaning}", "bold")
     _say(console, f"{SECTIONS[quantity.section]} · lesson {lesson.name}", "dim")
+    print_lines(console, lines)
+    console.print()
+    _say(console, f"Full precision: {quantity.symbol} = {value!r}", "bold")
+    for e in errata:
+        console.print()
+        _say(console, f"The original's {e.printed} is wrong", "bold yellow")
+        console.print(Text(_fit(console, " ".join(e.why.split())), style="dim"), overflow="fold")
+
+
+def print_lines(console: Console, lines) -> None:
+    """(kind, text) pairs of the symbolic layer: headings, notes, 2-D equations, one-line equations."""
+    from rich.text import Text
+
     for kind, text in lines:
         if kind == "heading":
             console.print()
@@ -212,12 +224,11 @@ def derivation(console: Console, lesson: Lesson, derived, errata: list) -> None:
         else:
             for row in text.split("\n"):
                 console.print(Text("  " + _fit(console, row)), overflow="fold")
-    console.print()
-    _say(console, f"Full precision: {quantity.symbol} = {value!r}", "bold")
-    for e in errata:
-        console.print()
-        _say(console, f"The original's {e.printed} is wrong", "bold yellow")
-        console.print(Text(_fit(console, " ".join(e.why.split())), style="dim"), overflow="fold")
+
+
+def unicode_ok(console: Console) -> bool:
+    """Can the console show SymPy's unicode forms and box drawing?"""
+    return can_encode(console.encoding, "∂⋅─ₜ₁⎛⎞ℯ━┼▶")
 
 
 def verification(console: Console, lesson: Lesson, rows: list, tolerance: float) -> bool:
@@ -240,6 +251,45 @@ def verification(console: Console, lesson: Lesson, rows: list, tolerance: float)
         bad = ", ".join(r.name for r in rows if r.relative > tolerance)
         _say(console, f"✗ the engine and SymPy disagree on {bad} (tolerance {tolerance:.0e}).", "bold red")
     return ok
+
+
+def progress_report(console: Console, walk) -> None:
+    """Each section's status, first-try accuracy per skill, hints used, values confirmed with check."""
+    from rich.table import Table
+
+    from tutor import progress
+    from tutor.walk import skill_accuracy
+
+    state, lesson = walk.state, walk.session.lesson
+    for w in state.warnings:
+        _say(console, f"Note: {w}", "yellow")
+    records = state.records
+    if not records:
+        _say(console, f"No progress yet in {lesson.title}. `backprop-tutor start` begins the lesson.")
+        return
+    table = Table(title=_fit(console, f"Your progress: {lesson.title}"), title_justify="left")
+    for column in ("section", "done", "skipped", "status"):
+        table.add_column(column, no_wrap=True)
+    for heading, done, total, skipped in walk.section_status():
+        status = "complete" if done == total else ("not started" if done == 0 else "in progress")
+        table.add_row(_fit(console, heading), f"{done} of {total}", str(skipped), status)
+    console.print(table)
+    skills = Table(title="Right at the first try, per skill", title_justify="left")
+    for column in ("skill", "first try", "answered"):
+        skills.add_column(column, no_wrap=True)
+    for skill, right, total in skill_accuracy(state, walk.asked, walk.session.catalogue):
+        share = f" ({right * 100 // total}%)" if total else ""
+        skills.add_row(skill, f"{right}{share}", str(total))
+    console.print(skills)
+    hints = sum(r.hints for r in records.values()) + sum(p.get("hints", 0) for p in state.pending.values())
+    checked = sum(1 for r in records.values() if r.status == progress.CHECKED)
+    _say(console, f"Hints used: {hints}. Values confirmed with `check`: {checked}.")
+    mistakes = sorted({m for r in records.values() for m in r.mistakes})
+    if mistakes:
+        _say(console, "Mistakes seen: " + ", ".join(mistakes))
+    if state.position:
+        _say(console, f"Next step: {walk.session.catalogue[state.position].symbol}. "
+             "`backprop-tutor start` resumes there.", "bold")
 
 
 def _fit(console: Console, text: str) -> str:

@@ -160,15 +160,7 @@ HALF = Num("½", r"\frac{1}{2}", "1/2")
 
 def number(value: float, bare: bool = False) -> Num:
     """A value at the digits the post shows: 9 decimal places, or 6 significant digits below 0.001."""
-    if value == 0 or abs(value) >= 1e-3:
-        text = f"{value:.9f}".rstrip("0").rstrip(".")
-    else:
-        text = f"{value:.6g}"
-    if text == "-0":
-        text = "0"
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        text = f"{mantissa}e{int(exponent)}"
+    text = catalogue.post_digits(value)
     tex = re.sub(r"e(-?\d+)$", r" \\cdot 10^{\1}", text)
     return Num(text, tex, bare=bare)
 
@@ -603,6 +595,30 @@ def derive(net: Network, trace: dict[str, float], catalogue: dict[str, Quantity]
     return Deriver(net, trace, catalogue).derivation(qid)
 
 
+def _has_numbers(part: Expr) -> bool:
+    return any(n != HALF for n in part.atoms(Num))
+
+
+def symbols_only(derivation: Derivation) -> Derivation:
+    """The derivation without its numbers: the equations a hint may show before the arithmetic."""
+    blocks = []
+    for b in derivation.blocks:
+        if b.heading in ("Numbers", "Given"):
+            continue
+        equations = [kept for eq in b.equations if len(kept := tuple(p for p in eq if not _has_numbers(p))) > 1]
+        if equations:
+            blocks.append(Block(b.heading, b.note, equations))
+    return Derivation(derivation.quantity, derivation.value, blocks, derivation.factors)
+
+
+def statement(derivation: Derivation) -> Derivation:
+    """What a step asks for: the first equation of the derivation, without numbers."""
+    bare = symbols_only(derivation)
+    first = bare.blocks[:1]
+    return Derivation(derivation.quantity, derivation.value,
+                      [Block("", "", first[0].equations[:1])] if first else [], derivation.factors)
+
+
 # ---------------------------------------------------------------------------------------------
 # Printing
 
@@ -680,7 +696,8 @@ _ASCII = str.maketrans({"·": "*", "∂": "d", "⁺": "+", "½": "1/2", "δ": "d
 def lines(derivation: Derivation, unicode: bool = True, width: int = 80) -> Iterator[tuple[str, str]]:
     """(kind, text) pairs: "heading", "note", "math" (2-D, fits the width) or "wrapped" (one line)."""
     for block in derivation.blocks:
-        yield "heading", block.heading
+        if block.heading:
+            yield "heading", block.heading
         if block.note:
             yield "note", block.note
         for parts in block.equations:

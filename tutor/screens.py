@@ -1,0 +1,236 @@
+"""What the interactive lesson shows: step screens, hints, tables, the diagram, the summary.
+
+``Screen`` is the presentation half of ``tutor.walk.Walk``.  Equations come from the symbolic
+layer (imported when the first step is drawn) and are printed as Rich ``Text``, never markup.
+Answers are judged and reported exactly as ``backprop-tutor check`` reports them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tutor import catalogue, diagram, progress
+from tutor.answers import MIN_DIGITS
+from tutor.catalogue import SECTIONS
+from tutor.render import Out, _fit, _say, check_result, print_lines, to_ascii, unicode_ok
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from tutor.walk import Step, Walk
+
+BAR = 24
+STATUS = {progress.RIGHT: "right", progress.SKIPPED: "skipped", progress.CHECKED: "checked",
+          progress.SHOWN: "shown"}
+
+
+class Screen:
+    def __init__(self, console: Console, out: Out, lesson_option: str | None):
+        self.console, self.out = console, out
+        self.resume_command = "backprop-tutor start" + (f" --lesson {lesson_option}" if lesson_option else "")
+        self._deriver = None
+        self.unicode = unicode_ok(console)
+
+    # helpers ----------------------------------------------------------------------------------
+
+    def say(self, text: str, style: str = "") -> None:
+        _say(self.console, text, style)
+
+    def text(self, text: str, style: str = "") -> None:
+        from rich.text import Text
+
+        self.console.print(Text(_fit(self.console, " ".join(text.split())), style=style), overflow="fold")
+
+    def warn(self, text: str) -> None:
+        self.say(f"Note: {text}", "yellow")
+
+    def error(self, text: str) -> None:
+        self.say(f"✗ {text}", "red")
+
+    def derivation(self, walk: Walk, qid: str):
+        if self._deriver is None:
+            from tutor.symbolic import Deriver
+
+            s = walk.session
+            self._deriver = Deriver(s.lesson.network, s.trace, s.catalogue)
+        return self._deriver.derivation(qid)
+
+    def equations(self, derived) -> None:
+        from tutor import symbolic
+
+        print_lines(self.console, symbolic.lines(derived, unicode=self.unicode, width=self.console.width))
+
+    def where(self, walk: Walk, step: Step) -> str:
+        asked = walk.asked
+        n = next((k for k, s in enumerate(asked) if s.qid == step.qid), 0) + 1
+        done = sum(1 for s in asked if walk.state.done(s.qid))
+        filled = round(BAR * done / len(asked)) if asked else BAR
+        bar = "━" * filled + "─" * (BAR - filled)
+        return f"{SECTIONS[step.section]} · step {n} of {len(asked)}  {bar} {done * 100 // max(len(asked), 1)}%"
+
+    def value(self, v: float) -> str:
+        return catalogue.post_digits(v)
+
+    # the walk ---------------------------------------------------------------------------------
+
+    def intro(self, walk: Walk) -> None:
+        lesson = walk.session.lesson
+        self.say(lesson.title, "bold")
+        self.text(lesson.description)
+        self.console.print()
+        self.diagram(walk)
+        self.console.print()
+        self.text(f"You compute every value by hand, one step at a time, in the order of the original. "
+                  f"Type each value as you get it, with at least {MIN_DIGITS} significant digits, or a "
+                  "command: hint, skip, explain, table, diagram, back, quit, help (or h, s, e, t, d, b, q, ?). "
+                  "Your progress is saved after every step.", "dim")
+
+    def resume(self, walk: Walk, step: Step) -> None:
+        done = sum(1 for s in walk.asked if walk.state.done(s.qid))
+        self.say(f"Welcome back to {walk.session.lesson.title}.", "bold")
+        self.text(f"{done} of {len(walk.asked)} steps done. Resuming at "
+                  f"{walk.session.catalogue[step.qid].symbol} ({SECTIONS[step.section].lower()}). "
+                  "`backprop-tutor start --restart` starts over.")
+
+    def step(self, walk: Walk, step: Step) -> None:
+        q = walk.session.catalogue[step.qid]
+        self.console.print()
+        self.console.rule(style="dim", characters="─" if self.unicode else "-")
+        self.say(self.where(walk, step), "dim")
+        self.say(f"Compute {q.symbol}: {q.meaning}", "bold")
+        override = walk.session.lesson.step_texts.get(step.qid)
+        if override:
+            self.text(override)
+        from tutor import symbolic
+
+        self.equations(symbolic.statement(self.derivation(walk, step.qid)))
+        known = walk.known()
+        needs = [d for d in dict.fromkeys(q.deps)]
+        if needs:
+            parts = [f"{catalogue.symbol(d)} = {self.value(known[d]) if d in known else '? (not done yet)'}"
+                     for d in needs]
+            self.text("You have: " + ", ".join(parts), "dim")
+
+    def prompt(self, walk: Walk, step: Step) -> str:
+        symbol = walk.session.catalogue[step.qid].symbol
+        return f"{symbol if self.unicode else to_ascii(symbol)} = "
+
+    def confirm_prompt(self, level: int) -> str:
+        return f"Hint {level} of 3 gives more of the answer away. Show it? [y/N] "
+
+    def unknown_command(self, text: str) -> None:
+        import difflib
+
+        from tutor.walk import _ALIASES
+
+        close = difflib.get_close_matches(text.strip().lower(), list(_ALIASES), n=1, cutoff=0.6)
+        hint = f" Did you mean `{_ALIASES[close[0]]}`?" if close else ""
+        self.error(f"'{text.strip()[:40]}' is not a number or a command.{hint} `help` lists the commands.")
+
+    def feedback(self, walk: Walk, step: Step, result) -> None:
+        check_result(self.out, result)
+
+    def shown(self, walk: Walk, step: Step) -> None:
+        q = walk.session.catalogue[step.qid]
+        self.text(f"{q.symbol} = {catalogue.describe_formula(q)} = "
+                  f"{self.value(walk.session.trace[step.qid])} (the same kind of step as before: shown, not asked)",
+                  "dim")
+
+    def hint(self, walk: Walk, step: Step, level: int) -> None:
+        from tutor import symbolic
+
+        q = walk.session.catalogue[step.qid]
+        self.say(f"Hint {level} of 3", "bold yellow")
+        if level == 1:
+            derived = self.derivation(walk, step.qid)
+            note = derived.blocks[0].note.rstrip(":") + "." if derived.blocks and derived.blocks[0].note else ""
+            deps = ", ".join(catalogue.symbol(d) for d in dict.fromkeys(q.deps))
+            self.text(f"{q.symbol} is built from {deps}. {note}")
+        elif level == 2:
+            self.equations(symbolic.symbols_only(self.derivation(walk, step.qid)))
+        else:
+            self.text(f"Put the numbers in: {q.symbol} = {catalogue.describe_formula(q, walk.session.trace)}")
+
+    def worked(self, walk: Walk, step: Step, skipped: bool = False) -> None:
+        q = walk.session.catalogue[step.qid]
+        value = walk.session.trace[step.qid]
+        self.say(f"Skipped. {q.symbol} = {catalogue.describe_formula(q)}", "yellow")
+        self.say(f"  = {catalogue.describe_formula(q, walk.session.trace)}")
+        self.say(f"  = {value:.15g}", "bold")
+
+    def explain(self, walk: Walk, step: Step) -> None:
+        from tutor.render import derivation
+
+        s = walk.session
+        derivation(self.console, s.lesson, self.derivation(walk, step.qid), s.errata_for(step.qid))
+
+    def diagram(self, walk: Walk) -> None:
+        from rich.text import Text
+
+        for line in diagram.lines(walk.session.lesson.network, walk.known()):
+            self.console.print(Text(line if self.unicode else to_ascii(line)), no_wrap=True, overflow="ellipsis")
+
+    def help(self) -> None:
+        from tutor.walk import COMMANDS
+
+        self.say("Type the value you computed (0.3775, .3775, 3.775e-1), or one of:", "bold")
+        for name, (shorts, what) in COMMANDS.items():
+            self.say(f"  {name:<8} {', '.join(shorts):<8} {what}")
+
+    def table(self, walk: Walk, title: str = "What you know so far") -> None:
+        from rich.table import Table
+
+        s = walk.session
+        table = Table(title=_fit(self.console, title), title_justify="left")
+        for column in ("quantity", "value", "how"):
+            table.add_column(column, no_wrap=column != "how")
+        for step in walk.steps:
+            r = walk.state.records.get(step.qid)
+            if r is None:
+                continue
+            q = s.catalogue[step.qid]
+            table.add_row(_fit(self.console, q.symbol), self.value(s.trace[step.qid]), how(r))
+        self.console.print(table)
+
+    def stopped(self, walk: Walk) -> None:
+        done = sum(1 for s in walk.asked if walk.state.done(s.qid))
+        self.console.print()
+        self.say(f"Saved: {done} of {len(walk.asked)} steps done. Resume with: {self.resume_command}", "bold")
+
+    def summary(self, walk: Walk) -> None:
+        from tutor.walk import skill_accuracy
+
+        s = walk.session
+        self.console.print()
+        self.say(f"You have worked through {s.lesson.title}.", "bold green")
+        self.table(walk, "Every value of the lesson")
+        answered = [walk.state.records[st.qid] for st in walk.asked
+                    if walk.state.records.get(st.qid) and walk.state.records[st.qid].status != progress.CHECKED]
+        first = sum(r.first_try for r in answered)
+        hints = sum(r.hints for r in walk.state.records.values())
+        self.say(f"Right at the first try: {first} of {len(answered)}. Hints used: {hints}.", "bold")
+        for skill, right, total in skill_accuracy(walk.state, walk.asked, s.catalogue):
+            if total:
+                self.say(f"  {skill:<13} {right} of {total} at the first try")
+        for e in s.lesson.errata:
+            qid = s.resolver.resolve(e.quantity).id
+            self.console.print()
+            self.say(f"Where the original is wrong: it prints {e.printed} for {s.catalogue[qid].symbol}; "
+                     f"the right value is {self.value(s.trace[qid])}.", "bold yellow")
+            self.text(e.why, "dim")
+        self.console.print()
+        self.text("Next: `backprop-tutor train --epochs 10000` shows the network learning over many updates; "
+                  "`backprop-tutor lessons` lists other lessons; `backprop-tutor progress` shows your record.")
+
+
+def how(r: progress.Record) -> str:
+    if r.status == progress.RIGHT:
+        if r.first_try:
+            return "first try"
+        parts = []
+        if r.attempts:
+            parts.append(f"{r.attempts} wrong attempt{'s' if r.attempts != 1 else ''}")
+        if r.hints:
+            parts.append(f"hint {r.hints}")
+        return "right after " + ", ".join(parts)
+    return STATUS[r.status]

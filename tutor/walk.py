@@ -1,0 +1,260 @@
+"""The interactive lesson: the steps of a lesson, and the loop that asks for them one at a time.
+
+``steps`` orders a lesson's quantities the way a person computes them (the engine's trace order:
+forward pass, error, output layer, hidden layer, after the update).  A slope that only copies a
+value already known (∂net_o1/∂w6 = out_h2) is asked once per section, then shown.
+
+``Walk`` is the loop, with no terminal code of its own: it reads lines through ``read`` and
+shows everything through a ``screen`` (``tutor.screens.Screen``), so tests can drive it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tutor import answers, progress
+from tutor.catalogue import SECTIONS
+from tutor.checking import Session
+from tutor.errors import BadNumber
+from tutor.progress import Progress, Record, Store
+
+HINT_LEVELS = 3
+COMMANDS = {  # command: (short forms, what it does)
+    "hint": (("h",), "a hint; ask again for a deeper one (3 levels)"),
+    "skip": (("s",), "show the worked answer and go on (the step counts as skipped)"),
+    "explain": (("e", "x"), "the full derivation of this step"),
+    "table": (("t",), "every value known so far"),
+    "diagram": (("d",), "the network, with the values computed so far"),
+    "back": (("b",), "go back one step"),
+    "quit": (("q", "exit"), "save and stop; `backprop-tutor start` resumes here"),
+    "help": (("?",), "this list"),
+}
+_ALIASES = {short: name for name, (shorts, _) in COMMANDS.items() for short in (name, *shorts)}
+
+
+@dataclass(frozen=True)
+class Step:
+    qid: str
+    section: str
+    asked: bool  # False: a value the learner already knows under another name; shown, not asked
+
+
+def steps(catalogue: dict) -> list[Step]:
+    out: list[Step] = []
+    seen: set[tuple[str, str]] = set()
+    for q in catalogue.values():
+        if q.given:
+            continue
+        asked = True
+        if m := re.fullmatch(r"dnet_\w+/d(\w+)", q.id):
+            kind = (q.section, "weight" if m[1].startswith("out_") else "source")
+            asked = kind not in seen
+            seen.add(kind)
+        out.append(Step(q.id, q.section, asked))
+    return out
+
+
+class Stop(Exception):
+    """The learner asked to stop (quit)."""
+
+
+def command_of(text: str) -> str | None:
+    """The command a typed line names, or None when it is meant as a number."""
+    word = text.strip().lower()
+    if word in _ALIASES:
+        return _ALIASES[word]
+    return None
+
+
+def looks_like_a_word(text: str) -> bool:
+    t = text.strip().lower()
+    return bool(t) and (t[0].isalpha() or t[0] == "?") and t not in ("nan", "inf", "infinity")
+
+
+class Walk:
+    def __init__(self, session: Session, store: Store, state: Progress, screen, read: Callable[[str], str]):
+        self.session, self.store, self.state, self.screen, self.read = session, store, state, screen, read
+        self.steps = steps(session.catalogue)
+        self.index = {s.qid: n for n, s in enumerate(self.steps)}
+        self.asked = [s for s in self.steps if s.asked]
+        self.save_warned = False
+
+    # state ------------------------------------------------------------------------------------
+
+    def save(self) -> None:
+        problem = self.store.save(self.state)
+        if problem and not self.save_warned:
+            self.screen.warn(problem + "; your answers are kept while the tutor runs and saving is tried "
+                             "again after every step")
+            self.save_warned = True
+        elif not problem and self.save_warned:
+            self.screen.say("Progress saved again.", "green")
+            self.save_warned = False
+
+    def known(self) -> dict[str, float]:
+        """Every value the learner has: the lesson's givens and the steps done or shown."""
+        trace, cat = self.session.trace, self.session.catalogue
+        values = {q: trace[q] for q, item in cat.items() if item.given}
+        values |= {q: trace[q] for q in self.state.records}
+        return values
+
+    def first_open(self) -> int:
+        for n, s in enumerate(self.steps):
+            if not self.state.done(s.qid):
+                return n
+        return len(self.steps)
+
+    def start_index(self, jump: str | None) -> int:
+        if jump is not None:
+            qid = self.session.resolver.resolve(jump).id
+            return self.index[qid]
+        if self.state.position in self.index and not self.state.done(self.state.position):
+            return self.index[self.state.position]
+        return self.first_open()
+
+    # the loop ---------------------------------------------------------------------------------
+
+    def run(self, jump: str | None = None) -> bool:
+        """Walk the lesson from where the learner is. True when the end was reached."""
+        for w in self.state.warnings:
+            self.screen.warn(w)
+        n = self.start_index(jump)
+        done = sum(1 for s in self.asked if self.state.done(s.qid))
+        if jump is None and done and n < len(self.steps):
+            self.screen.resume(self, self.steps[n])
+        elif n < len(self.steps):
+            self.screen.intro(self)
+        revisit = self.steps[n].qid if jump is not None and n < len(self.steps) else None
+        try:
+            while n < len(self.steps):
+                step = self.steps[n]
+                self.state.position = step.qid
+                if not step.asked:
+                    if not self.state.done(step.qid):
+                        self.record(step, progress.SHOWN, typed="")
+                    self.screen.shown(self, step)
+                    n += 1
+                    continue
+                if self.state.done(step.qid) and step.qid != revisit:
+                    n += 1
+                    continue
+                revisit = None
+                if self.ask(step) == "back":
+                    n = self.previous(n)
+                    revisit = self.steps[n].qid
+                else:
+                    n += 1
+            self.state.position = None
+            self.save()
+            self.screen.summary(self)
+            return True
+        except Stop:
+            self.save()
+            self.screen.stopped(self)
+            return False
+
+    def previous(self, n: int) -> int:
+        for k in range(n - 1, -1, -1):
+            if self.steps[k].asked:
+                return k
+        self.screen.say("This is the first step.", "dim")
+        return n
+
+    def record(self, step: Step, status: str, typed: str, attempts: int = 0, hints: int = 0) -> None:
+        q = self.session.catalogue[step.qid]
+        old = self.state.records.get(step.qid)
+        if old is not None and old.status not in (progress.CHECKED, progress.SHOWN):
+            return  # answering a step again (after `back`) does not rewrite how it went the first time
+        self.state.records[step.qid] = Record(status, self.session.trace[step.qid], attempts, hints, typed, q.skill)
+        self.state.pending.pop(step.qid, None)
+        self.save()
+
+    def ask(self, step: Step) -> str:
+        qid = step.qid
+        pending = self.state.pending.setdefault(qid, {"attempts": 0, "hints": 0})
+        attempted_since_hint = True
+        self.screen.step(self, step)
+        while True:
+            line = self.read(self.screen.prompt(self, step))
+            text = line.strip()
+            if not text:
+                self.screen.say("Type the value you computed, or `help` for the commands.", "dim")
+                continue
+            command = command_of(text)
+            if command is None and looks_like_a_word(text):
+                self.screen.unknown_command(text)
+                continue
+            if command is None:
+                try:
+                    result = self.session.check(qid, text)
+                except BadNumber as e:
+                    self.screen.error(str(e))
+                    continue
+                self.screen.feedback(self, step, result)
+                if result.verdict == answers.IMPRECISE:
+                    continue
+                if result.accepted:
+                    self.record(step, progress.RIGHT, text, pending["attempts"], pending["hints"])
+                    return "next"
+                pending["attempts"] += 1
+                attempted_since_hint = True
+                self.save()
+                continue
+            if command == "hint":
+                level = pending["hints"]
+                if level >= HINT_LEVELS:
+                    self.screen.say("That was the last hint: `skip` shows the worked answer.", "dim")
+                    continue
+                if level > 0 and not attempted_since_hint:
+                    answer = self.read(self.screen.confirm_prompt(level + 1)).strip().lower()
+                    if answer not in ("y", "yes"):
+                        continue
+                pending["hints"] = level + 1
+                attempted_since_hint = False
+                self.save()
+                self.screen.hint(self, step, level + 1)
+            elif command == "skip":
+                self.record(step, progress.SKIPPED, "", pending["attempts"], pending["hints"])
+                self.screen.worked(self, step, skipped=True)
+                return "next"
+            elif command == "explain":
+                self.screen.explain(self, step)
+            elif command == "table":
+                self.screen.table(self)
+            elif command == "diagram":
+                self.screen.diagram(self)
+            elif command == "back":
+                return "back"
+            elif command == "quit":
+                raise Stop
+            else:
+                self.screen.help()
+
+    # reports ----------------------------------------------------------------------------------
+
+    def section_status(self) -> list[tuple[str, int, int, int]]:
+        """(section heading, steps done, steps asked, skipped) in the lesson's order."""
+        rows = []
+        for section, heading in SECTIONS.items():
+            asked = [s for s in self.asked if s.section == section]
+            if not asked:
+                continue
+            done = [s for s in asked if self.state.done(s.qid)]
+            skipped = [s for s in done if self.state.records[s.qid].status == progress.SKIPPED]
+            rows.append((heading, len(done), len(asked), len(skipped)))
+        return rows
+
+
+def skill_accuracy(state: Progress, asked: list[Step], catalogue: dict) -> list[tuple[str, int, int]]:
+    """(skill, right at the first try, answered in the walk) per skill, in the order skills appear."""
+    counts: dict[str, list[int]] = {}
+    for s in asked:
+        skill = catalogue[s.qid].skill
+        counts.setdefault(skill, [0, 0])
+        r = state.records.get(s.qid)
+        if r is not None and r.status in (progress.RIGHT, progress.SKIPPED):
+            counts[skill][1] += 1
+            counts[skill][0] += r.first_try
+    return [(k, v[0], v[1]) for k, v in counts.items()]
