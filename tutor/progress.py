@@ -131,7 +131,8 @@ class Store:
             progress.warnings.append(f"the lesson has changed since you last worked on it: {changed} step"
                                      f"{'s' if changed != 1 else ''} whose value changed will be asked again")
         position = data.get("position")
-        progress.position = position if isinstance(position, str) and position in trace else None
+        if isinstance(position, str) and position in trace and not changed:
+            progress.position = position  # (a changed lesson starts again at its first open step)
         pending = data.get("pending", {})
         if isinstance(pending, dict):
             progress.pending = {q: {k: int(v) for k, v in p.items()} for q, p in pending.items()
