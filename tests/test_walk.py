@@ -309,3 +309,34 @@ def test_a_step_screen(post, asked):
     screen.step(walk, step)
     text = "\n".join(line.rstrip() for line in console.export_text().split("\n"))
     assert text.split("\n", 2)[2] == STEP_SCREEN  # after the blank line and the rule
+
+
+DEEP = """
+title = "Two hidden layers, trained biases"
+description = "A deeper network for the walk."
+[network]
+layers = [2, 2, 2, 1]
+activation = ["tanh", "logistic", "identity"]
+loss = "half-squared-error"
+weights = [0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.7, 0.8, 0.9, -1.0]
+biases = [0.1, 0.2, 0.3, 0.4, 0.5]
+bias_mode = "per-neuron"
+train_biases = true
+learning_rate = 0.5
+[data]
+inputs = [1.0, -1.0]
+targets = [0.5]
+"""
+
+
+def test_any_lesson_can_be_walked_to_the_end(cli, write_lesson):
+    path = write_lesson(DEEP)
+    session = Session(load(str(path)))
+    asked = [s.qid for s in steps(session.catalogue) if s.asked]
+    assert "dE_total/db1" in asked and "b1+" in asked and "dE_via_j1/dout_h1" in asked
+    result = cli("start", "--lesson", path, input=lines(*(answer(session, q) for q in asked)))
+    assert result.exit_code == 0, result.output
+    assert result.output.count("✓ right") == len(asked)
+    assert "You have worked through Two hidden layers, trained biases." in result.output
+    finished = cli("start", "--lesson", path, input="")
+    assert "You have finished this lesson" in finished.output

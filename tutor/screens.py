@@ -143,7 +143,7 @@ class Screen:
         self.say(f"Hint {level} of 3", "bold yellow")
         if level == 1:
             derived = self.derivation(walk, step.qid)
-            note = derived.blocks[0].note.rstrip(":") + "." if derived.blocks and derived.blocks[0].note else ""
+            note = derived.blocks[0].note.rstrip(":.") + "." if derived.blocks and derived.blocks[0].note else ""
             deps = ", ".join(catalogue.symbol(d) for d in dict.fromkeys(q.deps))
             self.text(f"{q.symbol} is built from {deps}. {note}")
         elif level == 2:

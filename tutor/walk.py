@@ -126,6 +126,9 @@ class Walk:
             self.screen.resume(self, self.steps[n])
         elif n < len(self.steps):
             self.screen.intro(self)
+        else:
+            self.screen.say("You have finished this lesson: here is how it went. "
+                            "`backprop-tutor start --restart` does it again.", "bold")
         revisit = self.steps[n].qid if jump is not None and n < len(self.steps) else None
         try:
             while n < len(self.steps):
