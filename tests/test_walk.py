@@ -340,3 +340,23 @@ def test_any_lesson_can_be_walked_to_the_end(cli, write_lesson):
     assert "You have worked through Two hidden layers, trained biases." in result.output
     finished = cli("start", "--lesson", path, input="")
     assert "You have finished this lesson" in finished.output
+
+
+def test_an_unreadable_progress_file_is_kept_and_moved_aside(cli, monkeypatch):
+    cli("start", input=lines("0.3775", "q"))
+    real = progress.Path.read_text
+
+    def denied(self, *args, **kwargs):
+        if self.name == "post.json":
+            raise PermissionError(13, "Permission denied")
+        return real(self, *args, **kwargs)
+
+    with monkeypatch.context() as m:
+        m.setattr(progress.Path, "read_text", denied)
+        out = cli("start", input=lines("q")).output
+    assert "could not be read (permission denied); it was moved to" in out
+    folder = os.path.join(home(), "progress")
+    aside = [n for n in os.listdir(folder) if n.startswith("post.json.unreadable-")]
+    assert len(aside) == 1
+    with open(os.path.join(folder, aside[0]), encoding="utf-8") as f:
+        assert "net_h1" in json.load(f)["records"]  # the old progress is still there, nothing lost

@@ -95,9 +95,6 @@ class Store:
                 raise ValueError("the file is far too large")
             data = json.loads(self.path.read_text(encoding="utf-8"))
             self._fill(progress, data, trace)
-        except PermissionError as e:
-            progress.warnings.append(f"cannot read your progress file {self.path} ({e.strerror}); "
-                                     "starting afresh without it")
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
             aside = self._move_aside()
             progress.records.clear()
