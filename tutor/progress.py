@@ -9,10 +9,8 @@ longer matches the lesson (the lesson file changed) is dropped, and the step is 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -71,6 +69,8 @@ def lesson_key(name: str, source: str, bundled: bool) -> str:
     """A file name for a lesson's progress: its name, or for a lesson file its stem and a hash of its path."""
     if bundled:
         return name
+    import hashlib
+
     path = Path(source).resolve()
     digest = hashlib.sha256(str(path).encode()).hexdigest()[:10]
     stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in path.stem)[:40] or "lesson"
@@ -145,6 +145,8 @@ class Store:
 
     def save(self, progress: Progress) -> str | None:
         """Write the progress atomically; a message saying why, if it could not be saved."""
+        import tempfile
+
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             text = json.dumps(progress.to_json(), indent=1, ensure_ascii=False)
