@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_UP, Decimal
 from functools import cached_property
 
-from tutor import answers, catalogue
+from tutor import answers, catalogue, mistakes, progress
 from tutor.answers import Typed
 from tutor.catalogue import Quantity
+from tutor.errors import BadNumber
 from tutor.lesson import Erratum, Lesson
+from tutor.mistakes import Finding
 from tutor.network import run
+from tutor.progress import Progress
 
 SIGNIFICANT = 4  # the drift band: what rounding every intermediate to this many digits causes
 
@@ -33,6 +36,7 @@ class Session:
         self.trace = run(lesson.network)
         self.catalogue = catalogue.build(lesson.network)
         self.resolver = catalogue.Resolver(self.catalogue)
+        self._diagnosers: dict[tuple[frozenset, frozenset], mistakes.Diagnoser] = {}
 
     @cached_property
     def drift(self) -> dict[str, float]:
@@ -49,7 +53,8 @@ class Session:
     def errata_for(self, qid: str) -> list[Erratum]:
         return [e for e in self.lesson.errata if self.resolver.resolve(e.quantity).id == qid]
 
-    def check(self, name: str, text: str) -> CheckResult:
+    def check(self, name: str, text: str, learner: Progress | None = None) -> CheckResult:
+        """Judge a typed value; a wrong one is diagnosed, knowing what the ``learner`` already has."""
         quantity = self.resolver.resolve(name)
         typed = answers.parse_number(text)
         value = self.trace[quantity.id]
@@ -60,7 +65,34 @@ class Session:
                 printed = answers.parse_number(e.printed)
                 if answers.agrees(typed, printed.value) or answers.agrees(printed, typed.value):
                     verdict, erratum = answers.WRONG, e
-        return CheckResult(self, quantity, typed, verdict, value, erratum)
+        findings: list[Finding] = []
+        patterns: dict[str, list[str]] = {}
+        if verdict == answers.WRONG and erratum is None:
+            findings = self.diagnoser(learner, quantity.id).diagnose(quantity.id, typed)
+            if learner is not None:
+                seen = [(m, q) for m, q in learner.mistakes] + [(f.id, quantity.id) for f in findings]
+                patterns = {m: qs for m, qs in mistakes.patterns(seen).items()
+                            if any(f.id == m for f in findings)}
+        return CheckResult(self, quantity, typed, verdict, value, erratum, findings, patterns)
+
+    def diagnoser(self, learner: Progress | None, qid: str) -> mistakes.Diagnoser:
+        known: set[str] = set()
+        own: dict[str, float] = {}
+        if learner is not None:
+            # what the learner produced right; a skipped step's value was shown, not worked out
+            known = {q for q, r in learner.records.items() if r.status in (progress.RIGHT, progress.CHECKED)
+                     and q != qid}
+            for q, text in learner.wrong.items():
+                if q not in known and q != qid:
+                    try:
+                        own[q] = float(answers.parse_number(text).value)
+                    except BadNumber:
+                        continue
+        key = (frozenset(known), frozenset(own.items()))
+        if key not in self._diagnosers:  # the variants are computed once for what the learner has
+            self._diagnosers[key] = mistakes.Diagnoser(self.lesson.network, self.trace, self.catalogue,
+                                                       self.drift, known, own)
+        return self._diagnosers[key]
 
 
 @dataclass(frozen=True)
@@ -71,6 +103,8 @@ class CheckResult:
     verdict: str
     value: float
     erratum: Erratum | None
+    findings: list[Finding] = field(default_factory=list)  # what the learner did, for a wrong value
+    patterns: dict[str, list[str]] = field(default_factory=dict)  # mistakes seen on 2+ steps: id → steps
 
     @property
     def exit_code(self) -> int:
@@ -111,4 +145,8 @@ class CheckResult:
             out["worked"] = self.worked
         if self.erratum:
             out["erratum"] = " ".join(self.erratum.why.split())
+        if self.verdict == answers.WRONG:
+            out["diagnosis"] = [f.as_dict() for f in self.findings]
+            out["patterns"] = [{"mistake": m, "steps": qs, "hint": mistakes.BY_ID[m].teach}
+                               for m, qs in self.patterns.items()]
         return out

@@ -169,9 +169,10 @@ def check(
     from tutor.lesson import load
 
     session = Session(load(lesson))
-    result = session.check(name, value)
-    if result.accepted:
-        _remember_check(session, result)
+    store = _store(session.lesson)
+    state = store.load(session.trace)
+    result = session.check(name, value, state)
+    _remember_check(store, state, result)
     if json_out:
         import json
 
@@ -183,16 +184,21 @@ def check(
     raise typer.Exit(result.exit_code)
 
 
-def _remember_check(session, result) -> None:
-    """A value confirmed with `check` counts as done in the walk."""
+def _remember_check(store, state, result) -> None:
+    """A value confirmed with `check` counts as done in the walk; a wrong one is kept for diagnosis."""
+    from tutor import answers
     from tutor.progress import CHECKED, Record
 
-    store = _store(session.lesson)
-    state = store.load(session.trace)
-    if result.quantity.id in state.records:
+    qid = result.quantity.id
+    if result.accepted:
+        if qid in state.records:
+            return
+        state.records[qid] = Record(CHECKED, result.value, typed=result.typed.text, skill=result.quantity.skill)
+        state.wrong.pop(qid, None)
+    elif result.verdict == answers.WRONG:
+        state.note_wrong(qid, result.typed.text, [f.id for f in result.findings if f.kind == "mistake"])
+    else:
         return
-    state.records[result.quantity.id] = Record(CHECKED, result.value, typed=result.typed.text,
-                                               skill=result.quantity.skill)
     for problem in [*state.warnings, store.save(state)]:
         if problem:
             print(f"backprop-tutor: warning: {problem}", file=sys.stderr)

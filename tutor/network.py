@@ -104,22 +104,81 @@ def path_name(via: str, hidden: str) -> str:
     return f"dE_{via}/dout_{hidden}" if via.startswith("o") else f"dE_via_{via}/dout_{hidden}"
 
 
+class Rules:
+    """How each quantity is computed: the right way, the post's.
+
+    ``run`` asks these methods for every formula that a learner can get wrong, so that
+    ``tutor.mistakes`` can model a learner's slip as a subclass overriding one of them.
+    """
+
+    def net_input(self, terms: list[tuple[float, float]], bias: float) -> float:
+        """Σ weight·input + bias·1."""
+        return sum(w * x for w, x in terms) + bias * 1
+
+    def squash(self, act: Activation, net: float) -> float:
+        return act.f(net)
+
+    def error(self, loss: Loss, target: float, out: float) -> float:
+        return loss.error(target, out)
+
+    def total_error(self, errors: list[float]) -> float:
+        return sum(errors)
+
+    def error_slope(self, loss: Loss, target: float, out: float) -> float:
+        """∂E_total/∂out_o: only E_o depends on out_o."""
+        return loss.slope(target, out)
+
+    def act_slope(self, act: Activation, net: float, out: float, output_layer: bool) -> float:
+        return act.slope(net, out)
+
+    def source(self, t: dict[str, float], sources: list[str], s: int) -> float:
+        """∂net/∂w: the value that weight multiplies (the output of source neuron s)."""
+        return t[out_name(sources[s])]
+
+    def path_weight(self, t: dict[str, float], layout: Layout, l: int, k: int, r: int) -> float:
+        """∂net_k/∂out_r: the weight from neuron r of layer l to neuron k of the next, before the update."""
+        return t[layout.weights[l][k][r]]
+
+    def paths(self, terms: list[float]) -> float:
+        """∂E_total/∂out_h: the sum over every path out of h."""
+        return sum(terms)
+
+    def update(self, value: float, eta: float, gradient: float) -> float:
+        """One step of gradient descent."""
+        return value - eta * gradient
+
+
+class ThroughUpdated(Rules):
+    """A known slip: back-propagating through the already-updated weights (w5⁺ for w5)."""
+
+    def path_weight(self, t: dict[str, float], layout: Layout, l: int, k: int, r: int) -> float:
+        return t[layout.weights[l][k][r] + "+"]
+
+
+RIGHT = Rules()
+
+
 def run(net: Network, *, keep: Callable[[float], float] | None = None,
-        backprop_through_updated: bool = False) -> dict[str, float]:
+        backprop_through_updated: bool = False, rules: Rules | None = None,
+        pinned: dict[str, float] | None = None) -> dict[str, float]:
     """Every named quantity of one forward pass, backward pass and update.
 
     ``keep`` is applied to each computed value before it is used further (to model a learner
     who rounds every intermediate).  ``backprop_through_updated`` reproduces a known slip:
     the hidden layer is back-propagated through the already-updated output weights.
+    ``rules`` replaces how quantities are computed (a learner's slip, see ``tutor.mistakes``);
+    ``pinned`` fixes some quantities to given values (what a learner already has).
     """
     keep = keep or (lambda x: x)
+    rules = rules or (ThroughUpdated() if backprop_through_updated else RIGHT)
+    pinned = pinned or {}
     L = net.layout
     act = [ACTIVATIONS[a] for a in net.activations]
     loss = LOSSES[net.loss]
     t: dict[str, float] = {}
 
     def put(name: str, value: float) -> float:
-        t[name] = keep(value)
+        t[name] = pinned[name] if name in pinned else keep(value)
         return t[name]
 
     # What the lesson gives.
@@ -141,43 +200,40 @@ def run(net: Network, *, keep: Callable[[float], float] | None = None,
 
         for l in range(1, L.depth + 1):
             for r, j in enumerate(L.neurons[l]):
-                net_j = sum(param(L.weights[l - 1][r][s]) * source(src)
-                            for s, src in enumerate(L.neurons[l - 1]))
-                net_j += param(L.biases[l - 1][r]) * 1
-                put(f"net_{j}{tag}", net_j)
-                put(f"out_{j}{tag}", act[l - 1].f(t[f"net_{j}{tag}"]))
+                terms = [(param(L.weights[l - 1][r][s]), source(src)) for s, src in enumerate(L.neurons[l - 1])]
+                put(f"net_{j}{tag}", rules.net_input(terms, param(L.biases[l - 1][r])))
+                put(f"out_{j}{tag}", rules.squash(act[l - 1], t[f"net_{j}{tag}"]))
         for o in L.neurons[-1]:
-            put(f"E_{o}{tag}", loss.error(t[f"target_{o}"], t[f"out_{o}{tag}"]))
-        put(f"E_total{tag}", sum(t[f"E_{o}{tag}"] for o in L.neurons[-1]))
+            put(f"E_{o}{tag}", rules.error(loss, t[f"target_{o}"], t[f"out_{o}{tag}"]))
+        put(f"E_total{tag}", rules.total_error([t[f"E_{o}{tag}"] for o in L.neurons[-1]]))
 
     forward("")
 
     # The backward pass, from the output layer down.  Every gradient uses the weights as they
-    # were before the update, unless the slip ``backprop_through_updated`` is asked for.
+    # were before the update (unless the rules say otherwise: that is a slip).
     for l in range(L.depth, 0, -1):
-        layer, slope = L.neurons[l], act[l - 1].slope
+        layer, sources = L.neurons[l], L.neurons[l - 1]
         for r, j in enumerate(layer):
             if l == L.depth:  # an output neuron
-                put(f"dE_total/dout_{j}", loss.slope(t[f"target_{j}"], t[f"out_{j}"]))
+                put(f"dE_total/dout_{j}", rules.error_slope(loss, t[f"target_{j}"], t[f"out_{j}"]))
             else:  # a hidden neuron: sum the paths through every neuron of the next layer
                 for k, nxt in enumerate(L.neurons[l + 1]):
-                    w = L.weights[l][k][r]
-                    put(f"dnet_{nxt}/dout_{j}", t[w + "+"] if backprop_through_updated else t[w])
+                    put(f"dnet_{nxt}/dout_{j}", rules.path_weight(t, L, l, k, r))
                     put(path_name(nxt, j), t[f"delta_{nxt}"] * t[f"dnet_{nxt}/dout_{j}"])
-                put(f"dE_total/dout_{j}", sum(t[path_name(nxt, j)] for nxt in L.neurons[l + 1]))
-            put(f"dout_{j}/dnet_{j}", slope(t[f"net_{j}"], t[f"out_{j}"]))
+                put(f"dE_total/dout_{j}", rules.paths([t[path_name(nxt, j)] for nxt in L.neurons[l + 1]]))
+            put(f"dout_{j}/dnet_{j}", rules.act_slope(act[l - 1], t[f"net_{j}"], t[f"out_{j}"], l == L.depth))
             put(f"delta_{j}", t[f"dE_total/dout_{j}"] * t[f"dout_{j}/dnet_{j}"])
-            for s, src in enumerate(L.neurons[l - 1]):
+            for s in range(len(sources)):
                 w = L.weights[l - 1][r][s]
-                put(f"dnet_{j}/d{w}", t[out_name(src)])
+                put(f"dnet_{j}/d{w}", rules.source(t, sources, s))
                 put(f"dE_total/d{w}",
                     t[f"dE_total/dout_{j}"] * t[f"dout_{j}/dnet_{j}"] * t[f"dnet_{j}/d{w}"])
-                put(f"{w}+", t[w] - t["eta"] * t[f"dE_total/d{w}"])
+                put(f"{w}+", rules.update(t[w], t["eta"], t[f"dE_total/d{w}"]))
         if net.train_biases:
             for b in dict.fromkeys(L.biases[l - 1]):
                 fed = [j for j, name in zip(layer, L.biases[l - 1]) if name == b]
                 put(f"dE_total/d{b}", sum(t[f"delta_{j}"] * 1 for j in fed))
-                put(f"{b}+", t[b] - t["eta"] * t[f"dE_total/d{b}"])
+                put(f"{b}+", rules.update(t[b], t["eta"], t[f"dE_total/d{b}"]))
 
     forward("+")
     return t

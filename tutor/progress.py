@@ -44,14 +44,24 @@ class Progress:
     position: str | None = None  # the step the learner is on (a quantity id)
     records: dict[str, Record] = field(default_factory=dict)
     pending: dict[str, dict[str, int]] = field(default_factory=dict)  # attempts/hints on unfinished steps
+    wrong: dict[str, str] = field(default_factory=dict)  # the learner's last wrong value, as typed, per step
+    mistakes: list[tuple[str, str]] = field(default_factory=list)  # (mistake id, step) as diagnosed
     warnings: list[str] = field(default_factory=list)  # said once, when loading
 
     def done(self, qid: str) -> bool:
         return qid in self.records
 
+    def note_wrong(self, qid: str, typed: str, mistake_ids: list[str]) -> None:
+        """A wrong value typed: kept for carried errors, its diagnosed mistakes for patterns."""
+        self.wrong[qid] = typed
+        for m in mistake_ids:
+            if (m, qid) not in self.mistakes:
+                self.mistakes.append((m, qid))
+
     def to_json(self) -> dict[str, object]:
         return {"version": VERSION, "lesson": self.lesson, "position": self.position,
                 "records": {q: asdict(r) for q, r in self.records.items()}, "pending": self.pending,
+                "wrong": self.wrong, "mistakes": [list(m) for m in self.mistakes],
                 "saved": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
 
@@ -130,6 +140,13 @@ class Store:
         position = data.get("position")
         if isinstance(position, str) and position in trace and not changed:
             progress.position = position  # (a changed lesson starts again at its first open step)
+        wrong = data.get("wrong", {})
+        if isinstance(wrong, dict):
+            progress.wrong = {q: str(v)[:100] for q, v in wrong.items() if q in trace and q not in progress.records}
+        seen = data.get("mistakes", [])
+        if isinstance(seen, list):
+            progress.mistakes = [(str(m[0]), str(m[1])) for m in seen
+                                 if isinstance(m, list) and len(m) == 2 and m[1] in trace]
         pending = data.get("pending", {})
         if isinstance(pending, dict):
             progress.pending = {q: {k: int(v) for k, v in p.items()} for q, p in pending.items()

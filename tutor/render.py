@@ -113,6 +113,19 @@ def check_result(out: Out, r: CheckResult) -> None:
         pad = " " * (len(q.symbol) + 3)
         out.say(f"  {pad}= {r.worked}")
         out.say(f"  {pad}= {r.value:.15g}", "bold")
+    elif r.findings:
+        lead = "  → " if len(r.findings) == 1 else "  • "
+        if len(r.findings) > 1:
+            out.say("  These slips all give your value; it is one of them:", "yellow")
+        for f in r.findings:
+            out.paragraph(f.text, lead, "    ", "yellow")
+        for mid, steps in r.patterns.items():
+            from tutor.catalogue import symbol
+            from tutor.mistakes import BY_ID
+
+            where = ", ".join(symbol(q) for q in steps)
+            out.paragraph(f"This is the same slip as before ({where}): a pattern, not a one-off. "
+                          f"{BY_ID[mid].teach}", "  ! ", "    ", "bold yellow")
     elif r.factors and r.verdict == answers.WRONG:
         names = ", ".join(r.factors)
         out.paragraph(f"Check the parts it is made of, one at a time: {names}.")

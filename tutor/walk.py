@@ -170,8 +170,12 @@ class Walk:
         old = self.state.records.get(step.qid)
         if old is not None and old.status not in (progress.CHECKED, progress.SHOWN):
             return  # answering a step again (after `back`) does not rewrite how it went the first time
-        self.state.records[step.qid] = Record(status, self.session.trace[step.qid], attempts, hints, typed, q.skill)
+        seen = [m for m, where in self.state.mistakes if where == step.qid]
+        self.state.records[step.qid] = Record(status, self.session.trace[step.qid], attempts, hints, typed, q.skill,
+                                              seen)
         self.state.pending.pop(step.qid, None)
+        if status == progress.RIGHT:
+            self.state.wrong.pop(step.qid, None)
         self.save()
 
     def ask(self, step: Step) -> str:
@@ -191,7 +195,7 @@ class Walk:
                 continue
             if command is None:
                 try:
-                    result = self.session.check(qid, text)
+                    result = self.session.check(qid, text, self.state)
                 except BadNumber as e:
                     self.screen.error(str(e))
                     continue
@@ -203,6 +207,7 @@ class Walk:
                     return "next"
                 pending["attempts"] += 1
                 attempted_since_hint = True
+                self.state.note_wrong(qid, text, [f.id for f in result.findings if f.kind == "mistake"])
                 self.save()
                 continue
             if command == "hint":
