@@ -199,7 +199,7 @@ def test_carried_error_and_pattern_in_a_scripted_walk(cli):
     assert "This is the same slip as before (net_h1, net_h2): a pattern, not a one-off." in out
     assert "Every neuron's net input has a bias term" in out
     report = cli("progress").output
-    assert "Mistakes seen: bias-left-out" in report
+    assert "Mistakes seen: bias-left-out (net_h1, net_h2)" in report
 
 
 def test_json_carries_the_diagnosis_and_the_pattern(cli):

@@ -298,9 +298,11 @@ def progress_report(console: Console, walk) -> None:
     hints = sum(r.hints for r in records.values()) + sum(p.get("hints", 0) for p in state.pending.values())
     checked = sum(1 for r in records.values() if r.status == progress.CHECKED)
     _say(console, f"Hints used: {hints}. Values confirmed with `check`: {checked}.")
-    mistakes = sorted({m for r in records.values() for m in r.mistakes})
-    if mistakes:
-        _say(console, "Mistakes seen: " + ", ".join(mistakes))
+    seen: dict[str, list[str]] = {}
+    for m, q in state.mistakes:
+        seen.setdefault(m, []).append(q)
+    if seen:
+        _say(console, "Mistakes seen: " + "; ".join(f"{m} ({', '.join(qs)})" for m, qs in seen.items()))
     if state.position:
         _say(console, f"Next step: {walk.session.catalogue[state.position].symbol}. "
              "`backprop-tutor start` resumes there.", "bold")
