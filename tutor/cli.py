@@ -401,6 +401,7 @@ def reset(
 
 
 MAX_UPDATES = 10_000_000
+BAR_AFTER = 300_000  # updates: runs this long get a progress bar (about half a second)
 
 
 @app.command()
@@ -412,25 +413,181 @@ def train(
     lr: Annotated[float | None, typer.Option("--lr", help="Learning rate η (default: the lesson's).",
                                              show_default=False)] = None,
     lesson: LessonOption = None,
+    every: Annotated[int | None, typer.Option("--every", metavar="N",
+                                              help="A table row every N updates (and for --csv).")] = None,
+    until: Annotated[float | None, typer.Option("--until", metavar="ERR",
+                                                help="Stop as soon as E_total falls below ERR.")] = None,
+    update_biases: Annotated[bool, typer.Option("--update-biases",
+                                                help="Train the biases too (the original keeps them fixed).")] = False,
+    csv_file: Annotated[str | None, typer.Option("--csv", metavar="FILE",
+                                                 help="Write the history: update, error, outputs, weights.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the final line.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    as_published: Annotated[bool, typer.Option("--as-published",
+                                               help="Run the original's earlier, wrong rule and reproduce its "
+                                                    "figures.")] = False,
 ) -> None:
-    """Train the lesson's network and show where it ends up.
+    """Train the lesson's network and watch the error fall.
 
-    For the post's network this also shows why the post's own figures after 10,000 updates differ.
+    Shows checkpoints (updates 1, 10, 100, …), a loss curve, and the weights before and after.
+    For the post's network it also explains why the post's own figures after 10,000 updates
+    differ; --as-published reproduces them.
 
     Example: backprop-tutor train --epochs 10000
     """
+    import dataclasses
+
+    from tutor import report
     from tutor.lesson import load
-    from tutor.render import training_report
-    from tutor.training import check_claims
-    from tutor.training import train as run_training
+    from tutor.training import Loop, check_claims, run_schedule
 
     if not 1 <= epochs <= MAX_UPDATES:
         raise TutorError(f"--epochs must be a whole number from 1 to {MAX_UPDATES:,}, got {epochs}")
     if lr is not None and not (math.isfinite(lr) and lr > 0):
         raise TutorError(f"--lr must be a number above 0, got {lr}")
+    if every is not None and not 1 <= every <= MAX_UPDATES:
+        raise TutorError(f"--every must be a whole number from 1 to {MAX_UPDATES:,}, got {every}")
+    if until is not None and not (math.isfinite(until) and until > 0):
+        raise TutorError(f"--until must be an error above 0, got {until}")
     chosen = load(lesson)
-    trained = run_training(chosen.network, epochs, learning_rate=lr)
-    training_report(_out(ctx), chosen, trained, check_claims(chosen, trained))
+    if as_published and not chosen.claims:
+        raise TutorError(f"lesson {chosen.name} has no published figures to reproduce (--as-published)")
+    net = chosen.network
+    if update_biases:
+        net = dataclasses.replace(net, train_biases=True)
+    loop = Loop(net, lr, through_updated=as_published)
+    out = _out(ctx)
+
+    writer = csv_handle = None
+    names = loop.names
+    if csv_file is not None:
+        import csv
+
+        try:
+            csv_handle = open(csv_file, "w", newline="", encoding="utf-8")
+        except OSError as e:
+            raise TutorError(f"cannot write --csv {csv_file}: {e.strerror}") from None
+        writer = csv.writer(csv_handle)
+        writer.writerow(["update", "E_total", *(f"out_{o}" for o in net.layout.neurons[-1]), *names])
+
+    def record(point) -> None:
+        writer.writerow([point.update, repr(point.error), *map(repr, point.outputs), *map(repr, point.params)])
+
+    bar = None
+    if epochs >= BAR_AFTER and not quiet and not json_out and sys.stdout.isatty():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        bar = Progress("training", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                       console=_console(ctx), transient=True)
+    try:
+        if bar is not None:
+            with bar:
+                task = bar.add_task("train", total=epochs)
+                run = run_schedule(loop, epochs, every=every, until=until, record_every=every or 1,
+                                   record=record if writer else None,
+                                   progress=lambda done: bar.update(task, completed=done))
+        else:
+            run = run_schedule(loop, epochs, every=every, until=until, record_every=every or 1,
+                               record=record if writer else None)
+    except OSError as e:
+        raise TutorError(f"cannot write --csv {csv_file}: {e.strerror}") from None
+    finally:
+        if csv_handle is not None:
+            csv_handle.close()
+
+    trained = run.trained(loop)
+    full = run.stopped is None and run.last.update == epochs
+    right_rule = not as_published and not update_biases and (lr is None or lr == chosen.network.learning_rate)
+    checks = check_claims(chosen, trained) if full and right_rule else []
+    figures = _published_figures(chosen, trained) if as_published and full else []
+    if json_out:
+        import json
+
+        print(json.dumps(_train_json(chosen, net, loop, run, checks, figures, until), ensure_ascii=False))
+    elif quiet:
+        outs = ", ".join(f"out_{o} {v:.9g}" for o, v in zip(net.layout.neurons[-1], run.last.outputs))
+        out.say(f"E_total {run.last.error:.9g} after {run.last.update:,} updates ({outs})")
+    else:
+        rule = ("the original's earlier rule: the hidden layer back-propagated through the already-updated "
+                "output weights" if as_published else "gradient descent")
+        out.say(f"{chosen.title}: {run.last.update:,} update{'s' if run.last.update != 1 else ''} of {rule}, "
+                f"η = {loop.eta:g}{', biases trained' if net.train_biases else ''}", "bold")
+        if as_published:
+            out.paragraph("That rule is wrong: every gradient must come from the weights as they were before "
+                          "the update. It is run here only to show where the original's figures come from.",
+                          style="yellow")
+        out.say("")
+        report.checkpoint_table(out, chosen, run.rows)
+        if run.stopped == "until":
+            out.say(f"E_total fell below {until:g} after {run.last.update:,} updates.", "bold green")
+        elif until is not None and run.stopped is None:
+            out.say(f"E_total did not fall below {until:g} in {epochs:,} updates.", "bold yellow")
+        if run.stopped == "interrupted":
+            out.say(f"Stopped (Ctrl-C) after {run.last.update:,} of {epochs:,} updates.", "bold yellow")
+        out.say("")
+        report.loss_curve(out, run.curve)
+        out.say("")
+        before = dict(zip(names, loop.params()))
+        shown = [n for n in names if n.startswith("w") or net.train_biases]
+        report.weight_table(out, shown, before, dict(zip(names, run.last.params)),
+                            "Weights and biases" if net.train_biases else "Weights")
+        out.say("")
+        out.say(f"E_total: {run.first.error:.9g} before → {run.last.error:.9g} after", "bold")
+        report.claims(out, checks)
+        if figures:
+            report.as_published(out, chosen, figures)
+        if csv_file:
+            out.say(f"History written to {csv_file}.", "dim")
+    if run.stopped == "interrupted":
+        raise typer.Exit(130)
+
+
+def _published_figures(chosen, trained) -> list:
+    """Each of the original's figures beside the recipe that reproduces it."""
+    from decimal import Decimal
+
+    from tutor.answers import agrees, parse_number
+    from tutor.training import train as run_training
+
+    figures = []
+    for claim in chosen.claims:
+        if claim.updates != trained.updates:
+            continue
+        right = run_training(chosen.network, claim.updates)
+        printed = parse_number(claim.error)
+        figures.append((f"error after {claim.updates:,} updates", claim.error, right.previous_error,
+                        f"the right rule, measured one update short (after {claim.updates - 1:,})",
+                        agrees(printed, Decimal(right.previous_error))))
+        for o, text, value in zip(chosen.network.layout.neurons[-1], claim.outputs, trained.outputs):
+            figures.append((f"out_{o} after {claim.updates:,} updates", text, value, "the earlier rule",
+                            agrees(parse_number(text), Decimal(value))))
+    return figures
+
+
+def _train_json(chosen, net, loop, run, checks, figures, until) -> dict:
+    names = loop.names
+    data: dict[str, object] = {
+        "lesson": chosen.name, "updates": run.last.update, "requested": run.total, "learning_rate": loop.eta,
+        "rule": "as-published" if loop.through_updated else "right", "biases_trained": net.train_biases,
+        "initial_error": run.first.error, "error": run.last.error,
+        "outputs": dict(zip((f"out_{o}" for o in net.layout.neurons[-1]), run.last.outputs)),
+        "targets": dict(zip((f"target_{o}" for o in net.layout.neurons[-1]), net.targets)),
+        "checkpoints": [{"update": p.update, "error": p.error, "outputs": list(p.outputs)} for p in run.rows],
+        "parameters": {n: {"before": b, "after": a} for n, b, a in zip(names, loop.params(), run.last.params)},
+        "stopped": run.stopped,
+    }
+    if until is not None:
+        data["until"] = {"below": until, "reached": run.stopped == "until",
+                         "update": run.last.update if run.stopped == "until" else None}
+    if checks:
+        data["claims"] = [{"updates": c.claim.updates, "printed_error": c.claim.error,
+                           "printed_outputs": list(c.claim.outputs), "error_right": c.error_right,
+                           "error_one_update_short": c.error_one_short, "outputs_right": c.outputs_right,
+                           "outputs_from_the_earlier_rule": c.published_outputs} for c in checks]
+    if figures:
+        data["as_published"] = [{"figure": f[0], "printed": f[1], "reproduced": f[2], "how": f[3], "agrees": f[4]}
+                                for f in figures]
+    return data
 
 
 def run() -> None:

@@ -25,6 +25,8 @@ class Activation:
     slope: Callable[[float, float], float]  # (net, out) -> dout/dnet
     formula: str  # with {net} for the net input
     slope_formula: str  # with {net} and {out}
+    code: str  # the same as Python source for tutor.training's compiled loop, with {net}
+    slope_code: str  # with {net} and {out}
 
 
 def _logistic(x: float) -> float:
@@ -38,12 +40,13 @@ ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
         Activation("logistic", _logistic, lambda net, out: out * (1 - out),
-                   "1/(1 + e^(−{net}))", "{out}(1 − {out})"),
+                   "1/(1 + e^(−{net}))", "{out}(1 − {out})", "1.0 / (1.0 + exp(-{net}))", "{out} * (1.0 - {out})"),
         Activation("tanh", math.tanh, lambda net, out: 1 - out * out,
-                   "tanh({net})", "1 − {out}²"),
+                   "tanh({net})", "1 − {out}²", "tanh({net})", "1.0 - {out} * {out}"),
         Activation("relu", lambda x: x if x > 0 else 0.0, lambda net, out: 1.0 if net > 0 else 0.0,
-                   "max(0, {net})", "(1 if {net} > 0 else 0)"),
-        Activation("identity", lambda x: x, lambda net, out: 1.0, "{net}", "1"),
+                   "max(0, {net})", "(1 if {net} > 0 else 0)", "({net} if {net} > 0.0 else 0.0)",
+                   "(1.0 if {net} > 0.0 else 0.0)"),
+        Activation("identity", lambda x: x, lambda net, out: 1.0, "{net}", "1", "{net}", "1.0"),
     )
 }
 
@@ -57,13 +60,16 @@ class Loss:
     slope: Callable[[float, float], float]  # (target, out) -> dE_o/dout_o
     formula: str  # with {target} and {out}
     slope_formula: str
+    code: str  # as Python source, for tutor.training's compiled loop
+    slope_code: str
 
 
 LOSSES: dict[str, Loss] = {
     l.name: l
     for l in (
         Loss("half-squared-error", lambda t, o: 0.5 * (t - o) * (t - o), lambda t, o: -(t - o),
-             "½({target} − {out})²", "−({target} − {out})"),
+             "½({target} − {out})²", "−({target} − {out})", "0.5 * ({target} - {out}) * ({target} - {out})",
+             "-({target} - {out})"),
     )
 }
 

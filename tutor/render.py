@@ -14,11 +14,12 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from tutor import answers
-from tutor.checking import CheckResult
-from tutor.lesson import Lesson
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from tutor.checking import CheckResult
+    from tutor.lesson import Lesson
 
 _ASCII = str.maketrans({"∂": "d", "δ": "delta", "⁺": "+", "·": "*", "−": "-", "½": "1/2", "²": "^2",
                         "η": "eta", "σ": "sigma", "✓": "OK", "✗": "X", "≈": "~", "Σ": "sum", "→": "->", "…": "...",

@@ -1,0 +1,97 @@
+"""What `backprop-tutor train` prints: checkpoints, the loss curve, the weights, the post's figures.
+
+Plain text through ``render.Out`` (no Rich import): `train --epochs 10000` starts as fast as
+`check`.  The loss curve is a few lines of text on a log scale, drawn here.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from tutor.render import Out
+
+if TYPE_CHECKING:
+    from tutor.lesson import Lesson
+    from tutor.training import ClaimCheck, Point
+
+CURVE_HEIGHT = 10
+
+
+def _e(v: float) -> str:
+    return f"{v:.9g}"
+
+
+def checkpoint_table(out: Out, lesson: Lesson, rows: list[Point]) -> None:
+    outputs = lesson.network.layout.neurons[-1]
+    heads = ["update", "E_total", *(f"out_{o} (target {t:g})" for o, t in zip(outputs, lesson.network.targets))]
+    cells = [[f"{p.update:,}", _e(p.error), *(_e(v) for v in p.outputs)] for p in rows]
+    widths = [max(len(h), *(len(c[k]) for c in cells)) for k, h in enumerate(heads)]
+    out.say("  " + "  ".join(h.rjust(w) for h, w in zip(heads, widths)), "bold")
+    for c in cells:
+        out.say("  " + "  ".join(v.rjust(w) for v, w in zip(c, widths)))
+
+
+def loss_curve(out: Out, samples: list[tuple[int, float]]) -> None:
+    """E_total against the update, the error on a log scale."""
+    samples = [(u, e) for u, e in samples if e > 0 and math.isfinite(e)]
+    if len(samples) < 2:
+        return
+    width = max(20, min(72, out.width - 16))
+    top = math.log10(max(e for _, e in samples))
+    bottom = math.log10(min(e for _, e in samples))
+    if top - bottom < 1e-12:
+        top, bottom = top + 0.5, bottom - 0.5
+    last = samples[-1][0] or 1
+    grid = [[" "] * width for _ in range(CURVE_HEIGHT)]
+    for u, e in samples:
+        col = min(width - 1, round(u / last * (width - 1)))
+        row = round((top - math.log10(e)) / (top - bottom) * (CURVE_HEIGHT - 1))
+        grid[row][col] = "•"
+    out.say("Loss curve: E_total on a log scale, against the update", "bold")
+    for k, line in enumerate(grid):
+        level = 10 ** (top - (top - bottom) * k / (CURVE_HEIGHT - 1))
+        label = f"{level:9.2e} │" if k in (0, CURVE_HEIGHT // 2, CURVE_HEIGHT - 1) else " " * 9 + " │"
+        out.say(label + "".join(line).rstrip())
+    out.say(" " * 10 + "└" + "─" * width)
+    right = f"{last:,}"
+    out.say(" " * 11 + "0" + right.rjust(width - 1))
+
+
+def weight_table(out: Out, names: list[str], before: dict[str, float], after: dict[str, float],
+                 title: str = "Weights") -> None:
+    out.say(f"{title} before and after", "bold")
+    width = max(len(n) for n in names)
+    for n in names:
+        b, a = before[n], after[n]
+        out.say(f"  {n.ljust(width)}  {_e(b):>14} → {_e(a):<14}  ({a - b:+.6g})")
+
+
+def claims(out: Out, checks: list[ClaimCheck]) -> None:
+    for c in checks:
+        claim = c.claim
+        out.say("")
+        if c.error_right and c.outputs_right:
+            out.say(f"These agree with the original's figures after {claim.updates:,} updates.", "green")
+            continue
+        outs = " / ".join(claim.outputs)
+        out.paragraph(f"The original prints error {claim.error} and outputs {outs} after "
+                      f"{claim.updates:,} updates. Those figures are wrong:", "", "", "bold yellow")
+        if not c.error_right and c.error_one_short:
+            out.paragraph(f"its error agrees with the error after {claim.updates - 1:,} "
+                          f"updates, {_e(c.trained.previous_error)}: one update short.", "  • ", "    ")
+        if not c.outputs_right and c.published_outputs:
+            values = ", ".join(_e(v) for v in c.published.outputs)
+            out.paragraph("its outputs come from back-propagating through the already-updated output "
+                          f"weights: that slip gives {values} (error {_e(c.published.error)}).", "  • ", "    ")
+        out.paragraph(claim.why, style="dim")
+        out.say("  `backprop-tutor train --as-published` reproduces the original's figures.", "dim")
+
+
+def as_published(out: Out, lesson: Lesson, figures: list[tuple[str, str, float, str, bool]]) -> None:
+    """The original's figures, each beside the value its recipe reproduces."""
+    out.say("")
+    out.say("The original's figures, reproduced:", "bold")
+    for label, printed, value, how, same in figures:
+        mark = "✓" if same else "✗"
+        out.paragraph(f"{label}: the original prints {printed}; {how} gives {_e(value)}.", f"  {mark} ", "    ")
