@@ -17,7 +17,6 @@ import argparse
 import math
 import os
 import re
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -125,7 +124,8 @@ args = parser.parse_args()
 
 assert abs(engine(10_000) - numpy_per_step(10_000)) < 1e-12
 assert abs(engine(10_000) - objects_per_neuron(10_000)) < 1e-12
-ours, npy, objs = per_update(engine, 200_000), per_update(numpy_per_step, 20_000), per_update(objects_per_neuron, 50_000)
+ours = per_update(engine, 200_000)
+npy, objs = per_update(numpy_per_step, 20_000), per_update(objects_per_neuron, 50_000)
 print("µs per update on the post's network (best of 5):")
 print(f"  the engine's compiled loop  {ours:6.2f}")
 print(f"  NumPy, per-step matrices    {npy:6.2f}  ({npy / ours:.1f}x slower than the engine; target >= 7x): "

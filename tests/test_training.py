@@ -50,6 +50,7 @@ def test_one_compiled_update_is_the_engines_update(shape, seed, numbering, bias_
         assert after[name] == pytest.approx(expected, rel=1e-12, abs=1e-15), name
     error, outputs = loop.evaluate(p)
     assert error == pytest.approx(trace["E_total+"], rel=1e-12)
+    assert outputs == pytest.approx([trace[f"out_{o}+"] for o in net.layout.neurons[-1]], rel=1e-12)
 
 
 def test_the_compiled_source_holds_no_lesson_values():

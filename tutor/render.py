@@ -172,33 +172,6 @@ def quantities_table(console: Console, lesson: Lesson, catalogue: dict) -> None:
         "grad_w5 and w5_new all work. In `check`, w5 means the updated weight w5⁺.", "dim")
 
 
-def training_report(out: Out, lesson: Lesson, trained, claims: list) -> None:
-    """What training reached, and how it compares with what the lesson's source claims."""
-    net = lesson.network
-    out.say(f"{lesson.title}: {trained.updates:,} update{'s' if trained.updates != 1 else ''} "
-        f"of gradient descent, η = {trained.learning_rate:g}", "bold")
-    out.say(f"  E_total: {trained.initial_error:.9g} before → {trained.error:.9g} after")
-    for o, value, target in zip(net.layout.neurons[-1], trained.outputs, net.targets):
-        out.say(f"  out_{o} = {value:.10g}   (target {target:g})")
-    for c in claims:
-        claim = c.claim
-        out.say("")
-        if c.error_right and c.outputs_right:
-            out.say(f"These agree with the original's figures after {claim.updates:,} updates.", "green")
-            continue
-        outs = " / ".join(claim.outputs)
-        out.say(f"The original prints error {claim.error} and outputs {outs} after "
-            f"{claim.updates:,} updates. Those figures are wrong:", "bold yellow")
-        if not c.error_right and c.error_one_short:
-            out.paragraph(f"its error agrees with the error after {claim.updates - 1:,} "
-                          f"updates, {trained.previous_error:.9g}: one update short.", "  • ", "    ")
-        if not c.outputs_right and c.published_outputs:
-            outs = ", ".join(f"{v:.10g}" for v in c.published.outputs)
-            out.paragraph("its outputs come from back-propagating through the already-updated output "
-                          f"weights: that slip gives {outs} (error {c.published.error:.9g}).", "  • ", "    ")
-        out.paragraph(claim.why, style="dim")
-
-
 def derivation(console: Console, lesson: Lesson, derived, errata: list) -> None:
     """A derivation of the symbolic layer: headings, sentences, and equations drawn in 2-D.
 
