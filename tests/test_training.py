@@ -167,12 +167,41 @@ def test_ctrl_c_stops_cleanly_and_shows_the_state_reached(tmp_path):
     env.pop("NO_COLOR", None)
     child = pexpect.spawn(command[0], [*command[1:], "train", "--epochs", "10000000"], env=env,
                           dimensions=(40, 120), encoding="utf-8", timeout=60)
-    child.expect("training")  # the live progress bar
+    child.expect(r"[1-9][\d]*/10000000")  # the live progress bar, moving
     child.sendintr()
     child.expect(r"Stopped \(Ctrl-C\) after ([\d,]+) of 10,000,000 updates")
     reached = int(child.match.group(1).replace(",", ""))
     child.expect(pexpect.EOF)
     child.close()
-    assert 0 < reached < 10_000_000 and child.exitstatus == 130
+    assert 0 < reached < 10_000_000 and child.exitstatus == 130, child.before
     assert "Traceback" not in child.before
     assert math.isfinite(train(load().network, 1).error)
+
+
+def test_an_interrupt_before_the_first_update_still_shows_the_state(cli, monkeypatch):
+    from tutor import training
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(training, "run_schedule", interrupted)
+    result = cli("train", "-n", "1000")
+    assert result.exit_code == 130
+    assert "Stopped (Ctrl-C) after 0 of 1,000 updates." in result.output
+    assert "0.298371109" in result.output  # the error at the start: the state reached
+
+
+def test_run_schedule_keeps_the_last_state_on_interrupt():
+    from tutor.training import run_schedule
+
+    seen = []
+
+    def progress(done):
+        seen.append(done)
+        if done >= 40:
+            raise KeyboardInterrupt
+
+    loop = Loop(load().network)
+    run = run_schedule(loop, 100, every=20, progress=progress)
+    assert run.stopped == "interrupted" and 20 <= run.last.update < 40  # the last state fully reached
+    assert run.rows[-1] == run.last and run.rows[-2].update == 20

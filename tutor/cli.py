@@ -479,16 +479,20 @@ def train(
 
         bar = Progress("training", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                        console=_console(ctx), transient=True)
+    import contextlib
+
+    from tutor.training import Run
+
+    run = None
     try:
-        if bar is not None:
-            with bar:
-                task = bar.add_task("train", total=epochs)
-                run = run_schedule(loop, epochs, every=every, until=until, record_every=every or 1,
-                                   record=record if writer else None,
-                                   progress=lambda done: bar.update(task, completed=done))
-        else:
+        with bar if bar is not None else contextlib.nullcontext():
+            task = bar.add_task("train", total=epochs) if bar is not None else None
             run = run_schedule(loop, epochs, every=every, until=until, record_every=every or 1,
-                               record=record if writer else None)
+                               record=record if writer else None,
+                               progress=(lambda done: bar.update(task, completed=done)) if bar else None)
+    except KeyboardInterrupt:  # before the first update, or while the bar was being drawn
+        run = run or Run.at_start(loop, epochs)
+        run.stopped = "interrupted"
     except OSError as e:
         raise TutorError(f"cannot write --csv {csv_file}: {e.strerror}") from None
     finally:

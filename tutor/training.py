@@ -359,6 +359,14 @@ class Run:
     previous_error: float | None  # after total − 1 updates, when the run got there
     stopped: str | None = None  # "until" or "interrupted"
 
+    @classmethod
+    def at_start(cls, loop: Loop, total: int) -> Run:
+        """A run that has not made an update yet."""
+        p = loop.params()
+        error, outputs = loop.evaluate(p)
+        point = Point(0, error, outputs, tuple(p))
+        return cls(total, [point], [(0, error)], point, point, None)
+
     def trained(self, loop: Loop) -> Trained:
         previous = self.previous_error if self.previous_error is not None else self.last.error
         return Trained(self.last.update, loop.eta, self.first.error, self.last.error, previous,
@@ -394,9 +402,8 @@ def run_schedule(loop: Loop, total: int, *, every: int | None = None, until: flo
     except KeyboardInterrupt:
         run.stopped = "interrupted"
     if run.last is None:  # interrupted before anything: the starting state
-        p = loop.params()
-        error, outputs = loop.evaluate(p)
-        run.first = run.last = Point(0, error, outputs, tuple(p))
+        run = Run.at_start(loop, total)
+        run.stopped = "interrupted"
     if until is not None and run.stopped is None and run.last.error < until:
         run.stopped = "until"
     if run.stopped and (not run.rows or run.rows[-1].update != run.last.update):
