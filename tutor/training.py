@@ -129,7 +129,7 @@ def loop_source(net: Network, through_updated: bool = False) -> str:
         lines = []
         for r in range(L.sizes[l]):
             g = _var("g", l, r)  # η·δ, shared by every weight into this neuron
-            lines.append(f"{indent}{g} = eta * {_var('d', l, r)}")
+            lines.append(f"{indent}{g} = rate * {_var('d', l, r)}")
             for s in range(L.sizes[l - 1]):
                 lines.append(f"{indent}{var[L.weights[l - 1][r][s]]} -= {g} * {src(l - 1, s)}")
         if net.train_biases:
@@ -165,8 +165,11 @@ def loop_source(net: Network, through_updated: bool = False) -> str:
         f"    {xs} = x",
         f"    {ys} = y",
         "",
-        "    def step(p, count):",
+        "    def step(p, count, exp=exp, tanh=tanh):",
         f"        {params} = p",
+        f"        {xs} = x",  # locals, not the closure's cells: faster to read in the loop
+        f"        {ys} = y",
+        "        rate = eta",
         "        for _ in range(count):",
         *forward(i3),
         *body,
