@@ -75,7 +75,8 @@ def bundled_dir() -> Path:
 
 
 def bundled_names() -> list[str]:
-    return sorted(p.stem for p in bundled_dir().glob("*.toml"))
+    """The bundled lessons, the post's example first."""
+    return sorted((p.stem for p in bundled_dir().glob("*.toml")), key=lambda n: (n != DEFAULT_LESSON, n))
 
 
 def load(name_or_path: str | None = None) -> Lesson:

@@ -1,0 +1,65 @@
+"""Every bundled lesson: SymPy's gradients and finite differences agree with the engine, every
+quantity has a derivation, and the walk can be done to the end."""
+
+import pytest
+from test_engine import finite_difference
+
+from tutor import symbolic
+from tutor.checking import Session
+from tutor.lesson import bundled_names, load
+from tutor.walk import steps
+
+LESSONS = bundled_names()
+
+
+def test_the_bundled_lessons():
+    assert LESSONS[0] == "post"
+    assert {"post", "post-biases", "tanh-relu", "deep"} <= set(LESSONS)
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_sympy_and_finite_differences_agree_with_the_engine(name):
+    lesson = load(name)
+    session = Session(lesson)
+    rows = symbolic.verify(lesson.network, session.trace)
+    assert rows
+    for r in rows:
+        g = float(r.sympy)
+        assert abs(g - r.engine) <= 1e-12 * abs(g) + 1e-300, (name, r.name)
+        assert g == pytest.approx(finite_difference(lesson.network, r.name), rel=1e-5, abs=1e-9), (name, r.name)
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_every_quantity_has_a_derivation(name):
+    session = Session(load(name))
+    deriver = symbolic.Deriver(session.lesson.network, session.trace, session.catalogue)
+    for qid in session.catalogue:
+        d = deriver.derivation(qid)
+        assert d.blocks and d.value == session.trace[qid]
+
+
+@pytest.mark.parametrize("name", LESSONS)
+def test_a_scripted_walk_to_the_end(cli, name):
+    session = Session(load(name))
+    asked = [s.qid for s in steps(session.catalogue) if s.asked]
+    answers = "".join(f"{session.trace[q]:.12g}\n" for q in asked)
+    result = cli("start", "--lesson", name, input=answers)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("✓ right") == len(asked)
+    assert f"You have worked through {session.lesson.title}." in result.output
+
+
+def test_a_dead_relu_neuron_passes_no_gradient():
+    session = Session(load("tanh-relu"))
+    t = session.trace
+    dead = [j for j in ("h1", "h2", "h3") if t[f"net_{j}"] <= 0]
+    assert dead, "the lesson promises a neuron with a negative net input"
+    for j in dead:
+        assert t[f"out_{j}"] == 0 and t[f"dout_{j}/dnet_{j}"] == 0 and t[f"delta_{j}"] == 0
+
+
+def test_shared_bias_gradient_sums_the_deltas_of_the_neurons_it_feeds():
+    t = Session(load("post-biases")).trace
+    assert t["dE_total/db2"] == pytest.approx(t["delta_o1"] + t["delta_o2"], rel=1e-15)
+    assert t["dE_total/db2"] == pytest.approx(0.100400325112001, rel=1e-12)  # the reference
+    assert t["dE_total/db1"] == pytest.approx(0.0187256093947041, rel=1e-12)
