@@ -303,7 +303,7 @@ def test_a_step_screen(post, asked):
     for qid in asked[:asked.index("dE_total/dw5")]:
         state.records[qid] = Record("right", post.trace[qid])
     console = Console(record=True, width=100, color_system=None, file=io.StringIO())
-    screen = Screen(console, Out(no_color=True, stream=io.StringIO()), None)
+    screen = Screen(console, Out(no_color=True, stream=io.StringIO()))
     walk = Walk(post, Store("post"), state, screen, input)
     step = next(s for s in walk.steps if s.qid == "dE_total/dw5")
     screen.step(walk, step)

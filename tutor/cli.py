@@ -129,6 +129,29 @@ LessonOption = Annotated[
                  help="A bundled lesson (see `backprop-tutor lessons`) or a lesson file. Default: post."),
 ]
 
+RandomOption = Annotated[bool, typer.Option("--random", help="Fresh random numbers of the lesson's shape.")]
+SeedOption = Annotated[int | None, typer.Option("--seed", metavar="N", min=0,
+                                                help="The seed of --random: the same seed, the same numbers.")]
+
+
+def _lesson(lesson: str | None, random: bool = False, seed: int | None = None, need_seed: bool = False):
+    """The lesson asked for, with fresh numbers for --random/--seed (a new seed is chosen and shown)."""
+    from tutor.lesson import load, randomized
+
+    chosen = load(lesson)
+    if not random and seed is None:
+        return chosen
+    if seed is None:
+        if need_seed:
+            raise TutorError("--random needs --seed N here: the seed of the exercise you worked on "
+                             "(`backprop-tutor start --random` and `key --random` show it)")
+        import secrets
+
+        seed = secrets.randbelow(10_000)
+        print(f"Fresh numbers: seed {seed}. `--random --seed {seed}` gives the same ones again.", file=sys.stderr)
+    return randomized(chosen, seed)
+
+
 CHECK_HELP = """Check one value you computed by hand.
 
 NAME is any quantity of the lesson: out_h1, E_total, dE/dw5, delta_o1, dE_o2/dout_h1, w5 (the
@@ -163,12 +186,13 @@ def check(
     value: Annotated[str, typer.Argument(help="The value you computed, e.g. 0.35891648.", metavar="VALUE",
                                          show_default=False)],
     lesson: LessonOption = None,
+    random: RandomOption = False,
+    seed: SeedOption = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object for a grader.")] = False,
 ) -> None:
     from tutor.checking import Session
-    from tutor.lesson import load
 
-    session = Session(load(lesson))
+    session = Session(_lesson(lesson, random, seed, need_seed=True))
     store = _store(session.lesson)
     state = store.load(session.trace)
     result = session.check(name, value, state)
@@ -239,6 +263,8 @@ def explain(
     name: Annotated[str, typer.Argument(help="The quantity, e.g. out_h1, dE/dw5, dE/dw1, w5.", metavar="NAME",
                                         autocompletion=_complete_name, show_default=False)],
     lesson: LessonOption = None,
+    random: RandomOption = False,
+    seed: SeedOption = None,
     latex: Annotated[bool, typer.Option("--latex", help="Print the derivation as LaTeX (an align* block).")] = False,
 ) -> None:
     """Show how a quantity is computed: definition, chain rule, each factor, the numbers, the value.
@@ -250,9 +276,8 @@ def explain(
     from tutor import symbolic
     from tutor.checking import Session
     from tutor.errors import GivenQuantity
-    from tutor.lesson import load
 
-    session = Session(load(lesson))
+    session = Session(_lesson(lesson, random, seed, need_seed=True))
     try:
         qid = session.resolver.resolve(name).id
     except GivenQuantity as e:
@@ -291,12 +316,104 @@ def verify(ctx: typer.Context, lesson: LessonOption = None) -> None:
         raise typer.Exit(1)
 
 
+@app.command("what-if", context_settings={"ignore_unknown_options": True})
+@handled
+def what_if(
+    ctx: typer.Context,
+    changes: Annotated[list[str], typer.Argument(metavar="NAME=VALUE...", show_default=False,
+                                                 help="Given values to change, e.g. w5=0.5 b1=0 eta=0.1.")],
+    lesson: LessonOption = None,
+) -> None:
+    """Change given values and see what happens to the outputs, the error and every gradient.
+
+    Example: backprop-tutor what-if w5=0.5 b1=0
+    """
+    from tutor.catalogue import normalize
+    from tutor.checking import Session
+    from tutor.errors import GivenQuantity, UnknownQuantity
+    from tutor.lesson import load
+    from tutor.network import run as run_engine
+    from tutor.render import what_if as show
+
+    session = Session(load(lesson))
+    given = {q for q, item in session.catalogue.items() if item.given}
+    values: dict[str, float] = {}
+    for change in changes:
+        name, sep, text = change.partition("=")
+        if not sep or not name.strip():
+            raise TutorError(f"'{change}' is not a change: write NAME=VALUE, like w5=0.5")
+        by_name = {normalize(q): q for q in given}
+        if normalize(name) in by_name:  # w5 here is the given w5, not the updated w5⁺ of `check`
+            values[by_name[normalize(name)]] = _given_value(by_name[normalize(name)], text)
+            continue
+        try:
+            session.resolver.resolve(name)
+        except GivenQuantity as e:
+            qid = e.qid
+        except UnknownQuantity:
+            import difflib
+
+            close = difflib.get_close_matches(name, sorted(given), n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise TutorError(f"unknown given value '{name}'{hint} (what-if changes weights, biases, inputs, "
+                             "targets and eta)") from None
+        else:
+            raise TutorError(f"'{name}' is computed, not given: what-if changes weights, biases, inputs, "
+                             "targets and eta")
+        values[qid] = _given_value(qid, text)
+    net = session.lesson.network
+    after = run_engine(net.with_givens(values))
+    bad = [q for q, v in after.items() if not math.isfinite(v)]
+    if bad:
+        raise TutorError(f"with these values {bad[0]} is no longer a finite number; try smaller ones")
+    before = session.trace
+    outputs = [f"out_{o}" for o in net.layout.neurons[-1]]
+    trained = net.layout.weight_names() + (net.layout.bias_names() if net.train_biases else [])
+    grads = [f"dE_total/d{p}" for p in trained]
+    show(_out(ctx), {q: (before[q], v) for q, v in values.items()}, before, after,
+         [*outputs, "E_total", *grads, "E_total+"])
+
+
+def _given_value(qid: str, text: str) -> float:
+    from tutor.answers import parse_number
+
+    value = float(parse_number(text).value)
+    if qid == "eta" and value <= 0:
+        raise TutorError(f"eta must be above 0, got {text}")
+    return value
+
+
+@app.command()
+@handled
+def key(
+    ctx: typer.Context,
+    lesson: LessonOption = None,
+    random: RandomOption = False,
+    seed: SeedOption = None,
+    fmt: Annotated[str, typer.Option("--format", metavar="md|csv|json",
+                                     help="Markdown tables, CSV rows, or one JSON object.")] = "md",
+) -> None:
+    """The answer key for instructors: every value of a lesson, or of a fresh exercise.
+
+    With --random --seed N the key is for the numbers `start/check --random --seed N` use.
+
+    Example: backprop-tutor key --random --seed 42 --format md
+    """
+    from tutor.checking import Session
+    from tutor.render import answer_key
+
+    if fmt not in ("md", "csv", "json"):
+        raise TutorError(f"--format must be md, csv or json, got '{fmt}'")
+    answer_key(Session(_lesson(lesson, random, seed)), fmt)
+
+
 def _store(chosen):
     from tutor.lesson import bundled_dir
     from tutor.progress import Store, lesson_key
 
     bundled = chosen.source == str(bundled_dir() / f"{chosen.name}.toml")
-    return Store(lesson_key(chosen.name, chosen.source, bundled))
+    key = lesson_key(chosen.name, chosen.source, bundled)
+    return Store(key if chosen.seed is None else f"{key}-seed{chosen.seed}")
 
 
 def _input(prompt: str) -> str:
@@ -312,6 +429,8 @@ def _input(prompt: str) -> str:
 def start(
     ctx: typer.Context,
     lesson: LessonOption = None,
+    random: RandomOption = False,
+    seed: SeedOption = None,
     restart: Annotated[bool, typer.Option("--restart", help="Forget this lesson's progress and start over.")] = False,
     step: Annotated[str | None, typer.Option("--step", metavar="NAME", autocompletion=_complete_name,
                                              help="Jump to a step, e.g. --step dE/dw1.")] = None,
@@ -324,11 +443,10 @@ def start(
     Example: backprop-tutor start
     """
     from tutor.checking import Session
-    from tutor.lesson import load
     from tutor.screens import Screen
     from tutor.walk import Walk
 
-    chosen = load(lesson)
+    chosen = _lesson(lesson, random, seed)
     session = Session(chosen)
     store = _store(chosen)
     state = store.load(session.trace)
@@ -343,7 +461,10 @@ def start(
             import readline  # noqa: F401 - line editing at the prompt
         except ImportError:
             pass
-    screen = Screen(_console(ctx), _out(ctx), lesson)
+    resume = "backprop-tutor start" + (f" --lesson {lesson}" if lesson else "")
+    if chosen.seed is not None:
+        resume += f" --random --seed {chosen.seed}"
+    screen = Screen(_console(ctx), _out(ctx), resume)
     walk = Walk(session, store, state, screen, _input)
     try:
         walk.run(step)
@@ -413,6 +534,8 @@ def train(
     lr: Annotated[float | None, typer.Option("--lr", help="Learning rate η (default: the lesson's).",
                                              show_default=False)] = None,
     lesson: LessonOption = None,
+    random: RandomOption = False,
+    seed: SeedOption = None,
     every: Annotated[int | None, typer.Option("--every", metavar="N",
                                               help="A table row every N updates (and for --csv).")] = None,
     until: Annotated[float | None, typer.Option("--until", metavar="ERR",
@@ -438,7 +561,6 @@ def train(
     import dataclasses
 
     from tutor import report
-    from tutor.lesson import load
     from tutor.training import Loop, check_claims, run_schedule
 
     if not 1 <= epochs <= MAX_UPDATES:
@@ -449,7 +571,7 @@ def train(
         raise TutorError(f"--every must be a whole number from 1 to {MAX_UPDATES:,}, got {every}")
     if until is not None and not (math.isfinite(until) and until > 0):
         raise TutorError(f"--until must be an error above 0, got {until}")
-    chosen = load(lesson)
+    chosen = _lesson(lesson, random, seed)
     if as_published and not chosen.claims:
         raise TutorError(f"lesson {chosen.name} has no published figures to reproduce (--as-published)")
     net = chosen.network

@@ -36,9 +36,10 @@ class BadNumber(TutorError):
 class LessonError(TutorError):
     """A lesson file that cannot be used: names the file, the field and what was expected."""
 
-    def __init__(self, source: str, problem: str, field: str | None = None):
-        self.source, self.field, self.problem = source, field, problem
-        where = f"{source}: {field}: " if field else f"{source}: "
+    def __init__(self, source: str, problem: str, field: str | None = None, line: int | None = None):
+        self.source, self.field, self.problem, self.line = source, field, problem, line
+        at = f"{source}:{line}" if line else source
+        where = f"{at}: {field}: " if field else f"{at}: "
         super().__init__(f"lesson {where}{problem}")
 
 

@@ -64,6 +64,38 @@ class Lesson:
     errata: tuple[Erratum, ...] = ()
     claims: tuple[Claim, ...] = ()
     step_texts: dict[str, str] = field(default_factory=dict)  # quantity id -> the lesson's own words
+    seed: int | None = None  # fresh random numbers of the lesson's shape (see ``randomized``)
+
+
+RANDOM_TARGETS = {"logistic": (0.01, 0.99), "tanh": (-0.9, 0.9), "relu": (0.0, 1.0), "identity": (-1.0, 1.0)}
+
+
+def randomized(lesson: Lesson, seed: int) -> Lesson:
+    """The lesson's network with fresh round numbers (two decimals), the same for the same seed.
+
+    Weights lie in ±0.9 and biases in ±0.5 (never exactly 0), inputs in 0.05…0.95, and targets
+    in the range of the output activation.  The learning rate, the shape, the activations and
+    the numbering stay; the source's errata and claims, which are about its own numbers, go.
+    """
+    import random
+
+    rng = random.Random(seed)
+
+    def pick(low: float, high: float) -> float:
+        while True:
+            value = round(rng.uniform(low, high), 2)
+            if value != 0:
+                return value
+
+    net = lesson.network
+    low, high = RANDOM_TARGETS[net.activations[-1]]
+    network = Network(net.layout, {w: pick(-0.9, 0.9) for w in net.weights}, {b: pick(-0.5, 0.5) for b in net.biases},
+                      net.activations, net.loss, tuple(pick(0.05, 0.95) for _ in net.inputs),
+                      tuple(pick(max(low, 0.01) if low >= 0 else low, high) for _ in net.targets),
+                      net.learning_rate, net.train_biases)
+    return Lesson(lesson.name, lesson.source, f"{lesson.title} (fresh numbers, seed {seed})",
+                  lesson.description + "\n\nThis copy has fresh random numbers (seed "
+                  f"{seed}); figures quoted above are the original's.", network, (), (), lesson.step_texts, seed)
 
 
 def bundled_dir() -> Path:
@@ -109,7 +141,46 @@ def load_file(path: Path, name: str) -> Lesson:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise LessonError(source, f"is not valid TOML: {e}") from None
-    return parse(doc, source, name)
+    try:
+        return parse(doc, source, name)
+    except LessonError as e:
+        if e.field is None or e.line is not None:
+            raise
+        raise LessonError(source, e.problem, e.field, line_of(text, e.field)) from None
+
+
+def line_of(text: str, field: str) -> int | None:
+    """The line of a field such as ``network.weights[3]`` or ``errata[1].why`` in a lesson's text:
+    the line of its key, or of its table's header when the key is missing."""
+    import re
+
+    parts = re.findall(r"([A-Za-z_][\w-]*|\"[^\"]*\")(?:\[(\d+)\])?", field)
+    if not parts:
+        return None
+    lines = text.split("\n")
+    table, start, stop = "", 0, len(lines)
+    first, index = parts[0]
+    if len(parts) > 1 or f"[{first}]" in text or f"[[{first}]]" in text:
+        header = re.compile(rf"^\s*\[\[\s*{re.escape(first)}\s*\]\]" if index else
+                            rf"^\s*\[\s*{re.escape(first)}\s*\]")
+        found = [n for n, line in enumerate(lines) if header.match(line)]
+        k = int(index) if index else 0
+        if k < len(found):
+            table, start = first, found[k]
+            later = [n for n, line in enumerate(lines) if n > start and re.match(r"^\s*\[", line)]
+            stop = later[0] if later else len(lines)
+        parts = parts[1:]
+    else:
+        later = [n for n, line in enumerate(lines) if re.match(r"^\s*\[", line)]
+        stop = later[0] if later else len(lines)
+    if not parts:
+        return start + 1 if table else None
+    key = parts[0][0].strip('"')
+    pattern = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=")
+    for n in range(start, stop):
+        if pattern.match(lines[n]):
+            return n + 1
+    return start + 1 if table else None
 
 
 class _Reader:

@@ -88,6 +88,16 @@ class Network:
     learning_rate: float
     train_biases: bool = False
 
+    def with_givens(self, changes: dict[str, float]) -> Network:
+        """The same network with given values replaced: weights, biases, inputs (i1), targets
+        (target_o1) and the learning rate (eta)."""
+        inputs = tuple(changes.get(i, x) for i, x in zip(self.layout.neurons[0], self.inputs, strict=True))
+        targets = tuple(changes.get(f"target_{o}", y)
+                        for o, y in zip(self.layout.neurons[-1], self.targets, strict=True))
+        changed = self.with_values(**changes)
+        return Network(self.layout, changed.weights, changed.biases, self.activations, self.loss, inputs,
+                       targets, changes.get("eta", self.learning_rate), self.train_biases)
+
     def with_values(self, **changes: float) -> Network:
         """The same network with some weights or biases replaced (``w5=0.5``)."""
         weights = {k: changes.get(k, v) for k, v in self.weights.items()}

@@ -196,6 +196,59 @@ def derivation(console: Console, lesson: Lesson, derived, errata: list) -> None:
         console.print(Text(_fit(console, " ".join(e.why.split())), style="dim"), overflow="fold")
 
 
+def answer_key(session, fmt: str) -> None:
+    """Every quantity of a lesson with its formula and value: Markdown, CSV or JSON, on stdout."""
+    from tutor.catalogue import SECTIONS, describe_formula, post_digits
+
+    lesson, cat, trace = session.lesson, session.catalogue, session.trace
+    rows = [(q, describe_formula(q) if not q.given else "given", trace[q.id]) for q in cat.values()]
+    if fmt == "json":
+        import json
+
+        print(json.dumps({"lesson": lesson.name, "title": lesson.title, "seed": lesson.seed,
+                          "quantities": [{"name": q.id, "symbol": q.symbol, "section": q.section, "formula": f,
+                                          "value": v, "shown": post_digits(v)} for q, f, v in rows]},
+                         ensure_ascii=False))
+        return
+    if fmt == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["section", "name", "symbol", "formula", "value", "full_precision"])
+        for q, f, v in rows:
+            writer.writerow([q.section, q.id, q.symbol, f, post_digits(v), repr(v)])
+        return
+    print(f"# Answer key: {lesson.title}\n")
+    if lesson.seed is not None:
+        print(f"Learners get these numbers with `backprop-tutor start --random --seed {lesson.seed}`.\n")
+    for section, heading in SECTIONS.items():
+        part = [(q, f, v) for q, f, v in rows if q.section == section]
+        if not part:
+            continue
+        print(f"## {heading}\n")
+        print("| quantity | formula | value | full precision |")
+        print("|---|---|---|---|")
+        for q, f, v in part:
+            formula = f.replace("|", "\\|")
+            print(f"| {q.symbol} | {formula} | {post_digits(v)} | {v!r} |")
+        print()
+
+
+def what_if(out: Out, changes: dict[str, tuple[float, float]], before: dict[str, float],
+            after: dict[str, float], names: list[str]) -> None:
+    """Quantities before and after some given values change, side by side."""
+    from tutor.catalogue import symbol
+
+    out.say("What if " + ", ".join(f"{n} = {new:g} (was {old:g})" for n, (old, new) in changes.items()) + "?",
+            "bold")
+    width = max(len(symbol(n)) for n in names)
+    out.say(f"  {'':{width}}  {'before':>15}  {'after':>15}  {'change':>12}", "bold")
+    for n in names:
+        b, a = before[n], after[n]
+        flip = "  sign flips" if b * a < 0 else ""
+        out.say(f"  {symbol(n):{width}}  {b:>15.9g}  {a:>15.9g}  {a - b:>+12.4g}{flip}")
+
+
 def print_lines(console: Console, lines) -> None:
     """(kind, text) pairs of the symbolic layer: headings, notes, 2-D equations, one-line equations."""
     from rich.text import Text

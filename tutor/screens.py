@@ -25,9 +25,9 @@ STATUS = {progress.RIGHT: "right", progress.SKIPPED: "skipped", progress.CHECKED
 
 
 class Screen:
-    def __init__(self, console: Console, out: Out, lesson_option: str | None):
+    def __init__(self, console: Console, out: Out, resume_command: str = "backprop-tutor start"):
         self.console, self.out = console, out
-        self.resume_command = "backprop-tutor start" + (f" --lesson {lesson_option}" if lesson_option else "")
+        self.resume_command = resume_command
         self._deriver = None
         self.unicode = unicode_ok(console)
 
