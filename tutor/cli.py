@@ -374,6 +374,68 @@ def what_if(
          [*outputs, "E_total", *grads, "E_total+"])
 
 
+@app.command("lesson-check")
+@handled
+def lesson_check(
+    ctx: typer.Context,
+    path: Annotated[str, typer.Argument(metavar="FILE", show_default=False, help="The lesson file to check.")],
+) -> None:
+    """For lesson authors: is this lesson file ready to teach with?
+
+    Checks the format (errors name the line and field), that every step can be computed and
+    derived, that SymPy's gradients agree with the engine's, and how many known mistakes can
+    be told from the right answers.
+
+    Example: backprop-tutor lesson-check my-lesson.toml
+    """
+    from pathlib import Path
+
+    from tutor import symbolic
+    from tutor.checking import Session
+    from tutor.lesson import load_file
+    from tutor.mistakes import MISTAKES, Diagnoser
+    from tutor.walk import steps
+
+    file = Path(path)
+    if not file.is_file():
+        raise TutorError(f"no lesson file '{path}'")
+    out = _out(ctx)
+    lesson = load_file(file, path)  # the format: a LessonError here is one line, exit 2
+    out.say(f"✓ format: {lesson.title} ({'-'.join(map(str, lesson.network.layout.sizes))}, "
+            f"{', '.join(dict.fromkeys(lesson.network.activations))})", "green")
+    session = Session(lesson)
+    asked = [s for s in steps(session.catalogue) if s.asked]
+    deriver = symbolic.Deriver(lesson.network, session.trace, session.catalogue)
+    failed = []
+    for qid in session.catalogue:
+        try:
+            deriver.derivation(qid)
+        except Exception as e:  # any failure here is the lesson's problem to report, not a crash
+            failed.append(f"{qid} ({type(e).__name__})")
+    if failed:
+        out.say(f"✗ steps without a derivation: {', '.join(failed)}", "red")
+    else:
+        out.say(f"✓ steps: {len(asked)} to ask, every quantity computed and derived", "green")
+    rows = symbolic.verify(lesson.network, session.trace)
+    worst = max((r.relative for r in rows), default=0.0)
+    agree = worst <= VERIFY_TOLERANCE
+    out.say(f"{'✓' if agree else '✗'} SymPy: {len(rows)} gradients, largest relative difference {worst:.1e}",
+            "green" if agree else "red")
+    diagnoser = Diagnoser(lesson.network, session.trace, session.catalogue, session.drift)
+    named: dict[str, int] = {m.id: 0 for m in MISTAKES}
+    for step in asked:
+        for mid in diagnoser.mistakes_on(step.qid):
+            named[mid] += 1
+    never = [m for m, n in named.items() if n == 0]
+    out.say(f"✓ mistakes: {sum(named.values())} (step, mistake) pairs can be told from the right answer",
+            "green")
+    if never:
+        out.paragraph("These known mistakes give the right value on every step here, so they will never "
+                      f"be named: {', '.join(never)}.", "  ", "  ", "dim")
+    if failed or not agree:
+        raise typer.Exit(1)
+
+
 def _given_value(qid: str, text: str) -> float:
     from tutor.answers import parse_number
 
