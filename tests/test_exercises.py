@@ -94,3 +94,11 @@ def test_lesson_check_names_the_line(cli, write_lesson):
     result = cli("lesson-check", path)
     assert result.exit_code == 2 and f"lesson.toml:{line}: network.learning_rate" in result.stderr
     assert cli("lesson-check", "/no/such/file.toml").exit_code == 2
+
+
+def test_lessons_shows_each_lesson_and_the_learners_progress(cli):
+    before = cli("lessons").output
+    assert "post-biases" in before and "tanh-relu" in before and "deep" in before
+    assert "not started" in before
+    cli("start", input="0.3775\n0.593269992\nq\n")
+    assert "2 of 57 steps" in cli("lessons").output

@@ -246,14 +246,25 @@ def quantities(ctx: typer.Context, lesson: LessonOption = None) -> None:
 @app.command()
 @handled
 def lessons(ctx: typer.Context) -> None:
-    """List the bundled lessons.
+    """List the bundled lessons, with your progress in each.
 
     Example: backprop-tutor lessons
     """
+    from tutor.checking import Session
     from tutor.lesson import bundled_names, load
     from tutor.render import lessons_table
+    from tutor.walk import steps
 
-    lessons_table(_console(ctx), [load(name) for name in bundled_names()])
+    rows = []
+    for name in bundled_names():
+        lesson = load(name)
+        session = Session(lesson)
+        asked = [s.qid for s in steps(session.catalogue) if s.asked]
+        state = _store(lesson).load(session.trace)
+        done = sum(1 for q in asked if state.done(q))
+        status = "not started" if not done else ("done" if done == len(asked) else f"{done} of {len(asked)} steps")
+        rows.append((lesson, status))
+    lessons_table(_console(ctx), rows)
 
 
 @app.command()

@@ -132,7 +132,7 @@ def check_result(out: Out, r: CheckResult) -> None:
         out.paragraph(f"Check the parts it is made of, one at a time: {names}.")
 
 
-def lessons_table(console: Console, lessons: list[Lesson]) -> None:
+def lessons_table(console: Console, lessons: list[tuple[Lesson, str]]) -> None:
     from rich.table import Table
     from rich.text import Text
 
@@ -140,12 +140,13 @@ def lessons_table(console: Console, lessons: list[Lesson]) -> None:
     table.add_column("name", style="bold", no_wrap=True)
     table.add_column("network", no_wrap=True)
     table.add_column("about")
-    for lesson in lessons:
+    table.add_column("your progress", no_wrap=True)
+    for lesson, status in lessons:
         net = lesson.network
         shape = "-".join(map(str, net.layout.sizes))
         about = Text(_fit(console, lesson.title), style="bold")
         about.append("\n" + _fit(console, " ".join(lesson.description.split())))
-        table.add_row(lesson.name, f"{shape}\n{', '.join(dict.fromkeys(net.activations))}", about)
+        table.add_row(lesson.name, f"{shape}\n{', '.join(dict.fromkeys(net.activations))}", about, status)
     console.print(table)
 
 
