@@ -20,14 +20,19 @@ ACT = {
 }
 
 
-def independent_error(layout, weights, biases, activations, x, y):
+def independent_error(layout, weights, biases, activations, x, y, loss="half-squared-error"):
     """E_total by a forward pass that knows only the layout's numbering, not the engine."""
     outs = list(x)
     for l in range(layout.depth):
-        f = ACT[activations[l]]
-        outs = [f(sum(weights[layout.weights[l][r][s]] * outs[s] for s in range(len(outs)))
-                  + biases[layout.biases[l][r]])
-                for r in range(layout.sizes[l + 1])]
+        nets = [sum(weights[layout.weights[l][r][s]] * outs[s] for s in range(len(outs)))
+                + biases[layout.biases[l][r]] for r in range(layout.sizes[l + 1])]
+        if activations[l] == "softmax":
+            exps = [math.exp(n) for n in nets]
+            outs = [e / sum(exps) for e in exps]
+        else:
+            outs = [ACT[activations[l]](n) for n in nets]
+    if loss == "cross-entropy":
+        return sum(-t * math.log(o) for t, o in zip(y, outs) if t)
     return sum(0.5 * (t - o) ** 2 for t, o in zip(y, outs))
 
 
@@ -49,7 +54,7 @@ def finite_difference(net, name, h=1e-6):
     def e(delta):
         changed = net.with_values(**{name: (net.weights | net.biases)[name] + delta})
         return independent_error(changed.layout, changed.weights, changed.biases, changed.activations,
-                                 changed.inputs, changed.targets)
+                                 changed.inputs, changed.targets, changed.loss)
     return (e(h) - e(-h)) / (2 * h)
 
 

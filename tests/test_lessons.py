@@ -63,3 +63,49 @@ def test_shared_bias_gradient_sums_the_deltas_of_the_neurons_it_feeds():
     assert t["dE_total/db2"] == pytest.approx(t["delta_o1"] + t["delta_o2"], rel=1e-15)
     assert t["dE_total/db2"] == pytest.approx(0.100400325112001, rel=1e-12)  # the reference
     assert t["dE_total/db1"] == pytest.approx(0.0187256093947041, rel=1e-12)
+
+
+def test_cross_entropy_delta_is_out_minus_target_symbolically():
+    import sympy as sp
+
+    session = Session(load("softmax-ce"))
+    deriver = symbolic.Deriver(session.lesson.network, session.trace, session.catalogue)
+    for o in ("o1", "o2"):
+        d = deriver.derivation(f"delta_{o}")
+        form = dict(d.factors)[f"delta_{o}"]
+        assert sp.simplify(form - (sp.Symbol(f"out_{o}") - sp.Symbol(f"target_{o}"))) == 0
+        assert any(b.heading == "Why the slope disappears" for b in d.blocks)
+        assert session.trace[f"delta_{o}"] == pytest.approx(
+            session.trace[f"out_{o}"] - session.trace[f"target_{o}"], abs=1e-15)
+
+
+def test_cross_entropy_training_and_the_slip_of_keeping_the_softmax_slope():
+    from tutor.mistakes import Diagnoser
+    from tutor.training import Loop, slow_updates, train
+
+    lesson = load("softmax-ce")
+    loop = Loop(lesson.network)
+    fast, slow = loop.params(), loop.params()
+    loop.step(fast, 30)
+    slow_updates(lesson.network, slow, 30, lesson.network.learning_rate)
+    assert fast == pytest.approx(slow, rel=1e-12)
+    assert train(lesson.network, 5000).error < 0.01
+    session = Session(lesson)
+    out, t = session.trace["out_o1"], session.trace["target_o1"]
+    kept = (out - t) * out * (1 - out)  # the softmax's slope multiplied in again
+    result = session.check("delta_o1", f"{kept:.9g}")
+    assert "softmax-slope-kept" in [f.id for f in result.findings]
+    assert Diagnoser(lesson.network, session.trace, session.catalogue, session.drift).mistakes_on("delta_o1")
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    (lambda s: s.replace('["logistic", "softmax"]', '["softmax", "softmax"]'), "outputs only"),
+    (lambda s: s.replace('"cross-entropy"', '"half-squared-error"'), "cross-entropy"),
+    (lambda s: s.replace("targets = [0.0, 1.0]", "targets = [0.5, 0.7]"), "adding up to 1"),
+])
+def test_softmax_and_cross_entropy_go_together(cli, write_lesson, change, words):
+    from tutor.lesson import bundled_dir
+
+    path = write_lesson(change((bundled_dir() / "softmax-ce.toml").read_text()))
+    result = cli("check", "w5", "0.3", "--lesson", path)
+    assert result.exit_code == 2 and words in result.stderr

@@ -98,8 +98,12 @@ NETWORKS = [pytest.param(load().network, id="post"),
               for seed, shape in [(1, (2, 2, 2)), (2, (2, 2, 2)), (3, (3, 2, 2)), (4, (2, 3, 2)), (5, (2, 3, 3))])]
 
 
+# every rule of a logistic network with ½ squared error; softmax-slope-kept is tested on its lesson
+RULES = [m.id for m in MISTAKES if m.id != "softmax-slope-kept"]
+
+
 @pytest.mark.parametrize("net", NETWORKS)
-@pytest.mark.parametrize("mistake", [m.id for m in MISTAKES])
+@pytest.mark.parametrize("mistake", RULES)
 def test_every_rule_is_named_when_its_value_is_typed(net, mistake):
     hand = Hand(net)
     values = wrong_values(hand)

@@ -141,8 +141,14 @@ def build(net: Network) -> dict[str, Quantity]:
                 terms.append(f"{{{p(L.biases[l - 1][r])}}}·1")
                 add(f"net_{j}{tag}", f"net input of {j}{when}: its weighted inputs plus its bias",
                     " + ".join(terms), section, "net input")
-                add(f"out_{j}{tag}", f"output of {j}{when}: its net input through the {a.name} function",
-                    a.formula.format(net=f"{{net_{j}{tag}}}"), section, "activation")
+                if a.name != "softmax":
+                    add(f"out_{j}{tag}", f"output of {j}{when}: its net input through the {a.name} function",
+                        a.formula.format(net=f"{{net_{j}{tag}}}"), section, "activation")
+            if a.name == "softmax":  # the whole layer's net inputs first, then its outputs
+                total = " + ".join(f"e^({{net_{k}{tag}}})" for k in L.neurons[l])
+                for j in L.neurons[l]:
+                    add(f"out_{j}{tag}", f"output of {j}{when}: the softmax of the layer's net inputs",
+                        f"e^({{net_{j}{tag}}}) / ({total})", section, "activation")
         err_section = "error" if not tag else section
         for o in L.neurons[-1]:
             add(f"E_{o}{tag}", f"error of {o}{when}", loss.formula.format(
@@ -156,8 +162,17 @@ def build(net: Network) -> dict[str, Quantity]:
         layer = L.neurons[l]
         a = ACTIVATIONS[net.activations[l - 1]]
         section = "output" if l == L.depth else "hidden"
+        coupled = a.name == "softmax"
+        if coupled:
+            for j in layer:
+                add(f"dE_total/dout_{j}", f"how fast the total error changes with out_{j}",
+                    loss.slope_formula.format(target=f"{{target_{j}}}", out=f"{{out_{j}}}"), section, "output delta")
         for r, j in enumerate(layer):
-            if l == L.depth:
+            if coupled:
+                add(f"delta_{j}", f"the error signal of {j}: ∂E_total/∂net_{j}, through every output of the "
+                    "softmax; the softmax's slope cancels the cross-entropy's 1/out",
+                    f"{{out_{j}}} − {{target_{j}}}", section, "output delta")
+            elif l == L.depth:
                 add(f"dE_total/dout_{j}", f"how fast the total error changes with out_{j}",
                     loss.slope_formula.format(target=f"{{target_{j}}}", out=f"{{out_{j}}}"),
                     section, "output delta")
@@ -173,16 +188,18 @@ def build(net: Network) -> dict[str, Quantity]:
                     " + ".join(f"{{{path_name(nxt, j)}}}" for nxt in L.neurons[l + 1]), section,
                     "hidden sum")
             skill = "output delta" if l == L.depth else "hidden sum"
-            add(f"dout_{j}/dnet_{j}", f"slope of the {a.name} function of {j} at its net input",
-                a.slope_formula.format(net=f"{{net_{j}}}", out=f"{{out_{j}}}"), section, skill)
-            add(f"delta_{j}", f"the error signal of {j}: ∂E_total/∂net_{j}",
-                f"{{dE_total/dout_{j}}} · {{dout_{j}/dnet_{j}}}", section, skill)
+            if not coupled:
+                add(f"dout_{j}/dnet_{j}", f"slope of the {a.name} function of {j} at its net input",
+                    a.slope_formula.format(net=f"{{net_{j}}}", out=f"{{out_{j}}}"), section, skill)
+                add(f"delta_{j}", f"the error signal of {j}: ∂E_total/∂net_{j}",
+                    f"{{dE_total/dout_{j}}} · {{dout_{j}/dnet_{j}}}", section, skill)
             for s, x in enumerate(L.neurons[l - 1]):
                 w = L.weights[l - 1][r][s]
                 add(f"dnet_{j}/d{w}", f"how net_{j} changes with {w}: the value {w} multiplies, {out_name(x)}",
                     f"{{{out_name(x)}}}", section, "gradient")
-                add(f"dE_total/d{w}", f"gradient of the total error with respect to {w}",
-                    f"{{dE_total/dout_{j}}} · {{dout_{j}/dnet_{j}}} · {{dnet_{j}/d{w}}}", section,
+                chain = (f"{{delta_{j}}} · {{dnet_{j}/d{w}}}" if coupled
+                         else f"{{dE_total/dout_{j}}} · {{dout_{j}/dnet_{j}}} · {{dnet_{j}/d{w}}}")
+                add(f"dE_total/d{w}", f"gradient of the total error with respect to {w}", chain, section,
                     "gradient")
                 add(f"{w}+", f"{w} after one step of gradient descent",
                     f"{{{w}}} − {{eta}} · {{dE_total/d{w}}}", section, "update")

@@ -311,6 +311,14 @@ def parse(doc: dict[str, Any], source: str, name: str) -> Lesson:
 
     inputs = r.numbers(data["inputs"], "data.inputs", layers[0], "one per input neuron")
     targets = r.numbers(data["targets"], "data.targets", layers[-1], "one per output neuron")
+    if "softmax" in activations[:-1]:
+        raise r.fail("network.activation", "softmax works on a whole layer: use it for the outputs only")
+    if (activations[-1] == "softmax") != (loss == "cross-entropy"):
+        raise r.fail("network.loss", "softmax outputs go with the cross-entropy loss, and cross-entropy with "
+                     'softmax outputs: set activation = [..., "softmax"] and loss = "cross-entropy"')
+    if loss == "cross-entropy" and (min(targets) < 0 or abs(sum(targets) - 1) > 1e-9):
+        raise r.fail("data.targets", f"cross-entropy targets are probabilities: at least 0 and adding up to 1, "
+                     f"got {list(targets)}")
 
     network = Network(layout, dict(zip(layout.weight_names(), weights)),
                       dict(zip(layout.bias_names(), biases)), activations, loss, inputs, targets,

@@ -97,6 +97,13 @@ class SlopeTwice(Rules):
         return act.slope(out, act.f(out)) if act.name == "logistic" else act.slope(net, out)
 
 
+class SoftmaxSlopeKept(Rules):
+    """δ = (out − target)·out(1 − out): the softmax's slope multiplied in again, though it has cancelled."""
+
+    def softmax_delta(self, slopes: list[float], outs: list[float], o: int) -> float:
+        return super().softmax_delta(slopes, outs, o) * outs[o] * (1 - outs[o])
+
+
 class NetAsSource(Rules):
     def source(self, t: dict[str, float], sources: list[str], s: int) -> float:
         x = sources[s]
@@ -223,6 +230,10 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake("slope-twice", "You put the output through the logistic function again before taking the "
             "slope: σ(out)(1 − σ(out)).", "The slope is out(1 − out), with out as it is.",
             "out is already σ(net): the slope uses it directly.", lambda net: SlopeTwice()),
+    Mistake("softmax-slope-kept", "You multiplied by the softmax's slope out(1 − out) as well.",
+            "With cross-entropy that slope has already cancelled the 1/out of the loss: δ_o = out_o − target_o.",
+            "Softmax with cross-entropy gives δ = out − target directly; `explain delta_o1` shows why.",
+            lambda net: SoftmaxSlopeKept()),
     Mistake("net-as-source", "You used the net input of the neuron the weight comes from, instead of its "
             "output.", "A weight multiplies the output of the neuron it comes from: ∂net/∂w is that out.",
             "What travels along a connection is the sender's out, never its net.", lambda net: NetAsSource()),

@@ -47,8 +47,20 @@ ACTIVATIONS: dict[str, Activation] = {
                    "max(0, {net})", "(1 if {net} > 0 else 0)", "({net} if {net} > 0.0 else 0.0)",
                    "(1.0 if {net} > 0.0 else 0.0)"),
         Activation("identity", lambda x: x, lambda net, out: 1.0, "{net}", "1", "{net}", "1.0"),
+        # softmax works on a whole layer (``softmax`` below): out_o = e^net_o / Σ_k e^net_k; only for
+        # outputs, and only with the cross-entropy loss, where δ_o = out_o − target_o
+        Activation("softmax", lambda x: x, lambda net, out: out * (1 - out), "e^({net}) / Σ_k e^(net_k)",
+                   "{out}(1 − {out})", "", ""),
     )
 }
+
+
+def softmax(nets: list[float]) -> list[float]:
+    """e^net_o / Σ_k e^net_k, computed without overflow (shifted by the largest net input)."""
+    top = max(nets)
+    exps = [math.exp(n - top) for n in nets]
+    total = sum(exps)
+    return [e / total for e in exps]
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,9 @@ class Loss:
 LOSSES: dict[str, Loss] = {
     l.name: l
     for l in (
+        Loss("cross-entropy", lambda t, o: -t * math.log(o) if t else 0.0, lambda t, o: -t / o,
+             "−{target}·ln({out})", "−{target}/{out}", "(-{target} * log({out}) if {target} else 0.0)",
+             "-{target} / {out}"),
         Loss("half-squared-error", lambda t, o: 0.5 * (t - o) * (t - o), lambda t, o: -(t - o),
              "½({target} − {out})²", "−({target} − {out})", "0.5 * ({target} - {out}) * ({target} - {out})",
              "-({target} - {out})"),
@@ -147,6 +162,11 @@ class Rules:
     def act_slope(self, act: Activation, net: float, out: float, output_layer: bool) -> float:
         return act.slope(net, out)
 
+    def softmax_delta(self, slopes: list[float], outs: list[float], o: int) -> float:
+        """δ_o of a softmax layer: Σ_k ∂E/∂out_k · ∂out_k/∂net_o, with ∂out_k/∂net_o = out_k([k = o] − out_o).
+        With the cross-entropy loss this is out_o·Σ_k target_k − target_o: out_o − target_o."""
+        return sum(g * out * ((k == o) - outs[o]) for k, (g, out) in enumerate(zip(slopes, outs)))
+
     def source(self, t: dict[str, float], sources: list[str], s: int) -> float:
         """∂net/∂w: the value that weight multiplies (the output of source neuron s)."""
         return t[out_name(sources[s])]
@@ -218,7 +238,12 @@ def run(net: Network, *, keep: Callable[[float], float] | None = None,
             for r, j in enumerate(L.neurons[l]):
                 terms = [(param(L.weights[l - 1][r][s]), source(src)) for s, src in enumerate(L.neurons[l - 1])]
                 put(f"net_{j}{tag}", rules.net_input(terms, param(L.biases[l - 1][r])))
-                put(f"out_{j}{tag}", rules.squash(act[l - 1], t[f"net_{j}{tag}"]))
+                if act[l - 1].name != "softmax":
+                    put(f"out_{j}{tag}", rules.squash(act[l - 1], t[f"net_{j}{tag}"]))
+            if act[l - 1].name == "softmax":  # every net input of the layer first, then the outputs
+                outs = softmax([t[f"net_{j}{tag}"] for j in L.neurons[l]])
+                for j, out in zip(L.neurons[l], outs):
+                    put(f"out_{j}{tag}", out)
         for o in L.neurons[-1]:
             put(f"E_{o}{tag}", rules.error(loss, t[f"target_{o}"], t[f"out_{o}{tag}"]))
         put(f"E_total{tag}", rules.total_error([t[f"E_{o}{tag}"] for o in L.neurons[-1]]))
@@ -229,21 +254,32 @@ def run(net: Network, *, keep: Callable[[float], float] | None = None,
     # were before the update (unless the rules say otherwise: that is a slip).
     for l in range(L.depth, 0, -1):
         layer, sources = L.neurons[l], L.neurons[l - 1]
+        coupled = act[l - 1].name == "softmax"  # each δ needs the error's slope at every output
+        if coupled:
+            for j in layer:
+                put(f"dE_total/dout_{j}", rules.error_slope(loss, t[f"target_{j}"], t[f"out_{j}"]))
         for r, j in enumerate(layer):
-            if l == L.depth:  # an output neuron
+            if coupled:
+                put(f"delta_{j}", rules.softmax_delta([t[f"dE_total/dout_{k}"] for k in layer],
+                                                      [t[f"out_{k}"] for k in layer], r))
+            elif l == L.depth:  # an output neuron
                 put(f"dE_total/dout_{j}", rules.error_slope(loss, t[f"target_{j}"], t[f"out_{j}"]))
             else:  # a hidden neuron: sum the paths through every neuron of the next layer
                 for k, nxt in enumerate(L.neurons[l + 1]):
                     put(f"dnet_{nxt}/dout_{j}", rules.path_weight(t, L, l, k, r))
                     put(path_name(nxt, j), t[f"delta_{nxt}"] * t[f"dnet_{nxt}/dout_{j}"])
                 put(f"dE_total/dout_{j}", rules.paths([t[path_name(nxt, j)] for nxt in L.neurons[l + 1]]))
-            put(f"dout_{j}/dnet_{j}", rules.act_slope(act[l - 1], t[f"net_{j}"], t[f"out_{j}"], l == L.depth))
-            put(f"delta_{j}", t[f"dE_total/dout_{j}"] * t[f"dout_{j}/dnet_{j}"])
+            if not coupled:
+                put(f"dout_{j}/dnet_{j}", rules.act_slope(act[l - 1], t[f"net_{j}"], t[f"out_{j}"], l == L.depth))
+                put(f"delta_{j}", t[f"dE_total/dout_{j}"] * t[f"dout_{j}/dnet_{j}"])
             for s in range(len(sources)):
                 w = L.weights[l - 1][r][s]
                 put(f"dnet_{j}/d{w}", rules.source(t, sources, s))
-                put(f"dE_total/d{w}",
-                    t[f"dE_total/dout_{j}"] * t[f"dout_{j}/dnet_{j}"] * t[f"dnet_{j}/d{w}"])
+                if coupled:
+                    put(f"dE_total/d{w}", t[f"delta_{j}"] * t[f"dnet_{j}/d{w}"])
+                else:
+                    put(f"dE_total/d{w}",
+                        t[f"dE_total/dout_{j}"] * t[f"dout_{j}/dnet_{j}"] * t[f"dnet_{j}/d{w}"])
                 put(f"{w}+", rules.update(t[w], t["eta"], t[f"dE_total/d{w}"]))
         if net.train_biases:
             for b in dict.fromkeys(L.biases[l - 1]):

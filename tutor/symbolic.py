@@ -213,6 +213,8 @@ SQUASH = {
     "tanh": "tanh squashes any net input into the range −1 to 1.",
     "relu": "ReLU passes a positive net input through unchanged and turns a negative one into 0.",
     "identity": "The identity passes the net input through unchanged.",
+    "softmax": "Softmax makes the layer's outputs positive and adding up to 1: each is e^net over the sum of "
+               "e^net of the whole layer.",
 }
 
 
@@ -230,7 +232,16 @@ def loss_terms(name: str, target: Expr, out: Expr) -> tuple[Expr, Expr]:
         diff = _minus(target, out)
         return (sp.Mul(sp.Rational(1, 2), sp.Pow(diff, 2, evaluate=False), evaluate=False),
                 sp.Mul(-1, diff, evaluate=False))
+    if name == "cross-entropy":
+        return (sp.Mul(-1, target, sp.log(out, evaluate=False), evaluate=False),
+                sp.Mul(-1, target, sp.Pow(out, -1, evaluate=False), evaluate=False))
     raise ValueError(f"no symbolic form for loss {name!r}")
+
+
+def softmax(nets: list[Expr], j: int) -> Expr:
+    """e^net_j / Σ_k e^net_k, as written (not evaluated)."""
+    total = _sum(*(sp.exp(n, evaluate=False) for n in nets))
+    return sp.Mul(sp.exp(nets[j], evaluate=False), sp.Pow(total, -1, evaluate=False), evaluate=False)
 
 
 def math(expr: Expr) -> Expr:
@@ -263,8 +274,12 @@ class Model:
                              for s, x in enumerate(L.neurons[l - 1])]
                     terms.append(_product(self.param(L.biases[l - 1][r], tag), sp.Integer(1)))
                     self.definition[f"net_{j}{tag}"] = _sum(*terms)
-                    self.definition[f"out_{j}{tag}"] = activation(net.activations[l - 1],
-                                                                  symbol(f"net_{j}{tag}"))
+                    if net.activations[l - 1] == "softmax":
+                        nets = [symbol(f"net_{k}{tag}") for k in L.neurons[l]]
+                        self.definition[f"out_{j}{tag}"] = softmax(nets, r)
+                    else:
+                        self.definition[f"out_{j}{tag}"] = activation(net.activations[l - 1],
+                                                                      symbol(f"net_{j}{tag}"))
             for o in L.neurons[-1]:
                 error, _ = loss_terms(net.loss, symbol(f"target_{o}"), symbol(f"out_{o}{tag}"))
                 self.definition[f"E_{o}{tag}"] = error
@@ -306,10 +321,16 @@ class Model:
         net, L = self.net, self.net.layout
         values: dict[str, Expr] = {i: symbol(i) for i in L.neurons[0]}
         for l in range(1, L.depth + 1):
+            nets = {}
             for r, j in enumerate(L.neurons[l]):
                 total = sum((symbol(L.weights[l - 1][r][s]) * values[x] for s, x in enumerate(L.neurons[l - 1])),
                             sp.Integer(0))
-                values[j] = activation(net.activations[l - 1], total + symbol(L.biases[l - 1][r]), composed=True)
+                nets[j] = total + symbol(L.biases[l - 1][r])
+            for j in L.neurons[l]:
+                if net.activations[l - 1] == "softmax":
+                    values[j] = sp.exp(nets[j]) / sum((sp.exp(n) for n in nets.values()), sp.Integer(0))
+                else:
+                    values[j] = activation(net.activations[l - 1], nets[j], composed=True)
         error = sp.Integer(0)
         for o in L.neurons[-1]:
             term, _ = loss_terms(net.loss, symbol(f"target_{o}"), values[o])
@@ -424,8 +445,10 @@ class Deriver:
         return [Block("Definition", SQUASH[name], [self.chain(qid, *forms)])]
 
     def output_error(self, qid: str, o: str) -> list[Block]:
-        return [Block("Definition", f"The error of {o}: half the square of how far it is from its target "
-                      "(the ½ makes the derivative neater).", [self.chain(qid, self.model.definition[qid])])]
+        why = ("minus its target times the natural log of its output (the cross-entropy)"
+               if self.net.loss == "cross-entropy" else
+               "half the square of how far it is from its target (the ½ makes the derivative neater)")
+        return [Block("Definition", f"The error of {o}: {why}.", [self.chain(qid, self.model.definition[qid])])]
 
     def total_error(self, qid: str) -> list[Block]:
         return [Block("Definition", "The total error adds up the error of every output.",
@@ -468,7 +491,56 @@ class Deriver:
             Block("Derivative", f"Only one term holds {wrt}, so the slope is {what}:", [self.chain(qid, derived)]),
         ]
 
+    def softmax_output(self, j: str) -> bool:
+        L = self.net.layout
+        return j in L.neurons[-1] and self.net.activations[-1] == "softmax"
+
+    def softmax_delta(self, qid: str, j: str) -> list[Block]:
+        """δ_o of softmax outputs with cross-entropy: the sum over every output, and why it is out − target."""
+        outputs = self.net.layout.neurons[-1]
+        o = outputs.index(j)
+        nets = [sp.Symbol(f"net_{k}") for k in outputs]
+        outs = [sp.Symbol(f"out_{k}") for k in outputs]
+        targets = [symbol(f"target_{k}") for k in outputs]
+        E, net_j = sp.Symbol("E_total"), sp.Symbol(f"net_{j}")
+        chain = _sum(*(_product(Partial(E, out), Partial(out, net_j)) for out in outs))
+        blocks = [Block("Chain rule", f"With softmax every output depends on net_{j}, so δ_{j} sums over all of "
+                        "them: the error's slope at each output times that output's slope at net_" + j + ".",
+                        [(symbol(qid), Partial(E, net_j), chain)])]
+        factors = Block("Each factor", "SymPy differentiates the cross-entropy by each output, and each softmax "
+                        f"output by net_{j}; the softmax slopes are written with the outputs:")
+        terms = []
+        values = {n: sp.exp(n) for n in nets}
+        for k, out in enumerate(outs):
+            slope_qid = f"dE_total/dout_{outputs[k]}"
+            derived, textbook = self.model.loss_slope(outputs[k])
+            factors.equations.append(self.factor(slope_qid, textbook if same(derived, textbook) else derived))
+            raw = sp.diff(math(self.model.definition[f"out_{outputs[k]}"]), net_j)
+            form = _product(out, _minus(sp.Integer(1), outs[o])) if k == o else sp.Mul(-1, out, outs[o],
+                                                                                        evaluate=False)
+            written = math(form).xreplace({outs[m]: math(softmax(nets, m)) for m in range(len(outs))})
+            if sp.cancel((raw - written).xreplace(values)) != 0:  # pragma: no cover - SymPy would disagree
+                form = raw
+            factors.equations.append((Partial(out, net_j), form))
+            terms.append(sp.Mul(math(textbook if same(derived, textbook) else derived), math(form)))
+        blocks.append(factors)
+        summed = sp.expand(sp.Add(*terms))
+        collected = sp.collect(summed, outs[o])
+        others = [k for k in range(len(outs)) if k != o]  # the targets add up to 1: eliminate another one
+        one = summed
+        if others:
+            rest = sp.Add(*(targets[k] for k in range(len(outs)) if k != others[-1]))
+            one = sp.expand(summed.xreplace({targets[others[-1]]: 1 - rest}))
+        self.factors.append((qid, one))
+        blocks.append(Block("Why the slope disappears", f"SymPy multiplies out: each 1/out of the cross-entropy "
+                            "cancels against the out of a softmax slope, and since the targets add up to 1, "
+                            f"what is left is out_{j} − target_{j}:", [(symbol(qid), summed, collected, one)]))
+        blocks.append(Block("Numbers", "", [self.chain(qid, one)]))
+        return blocks
+
     def delta(self, qid: str, j: str) -> list[Block]:
+        if self.softmax_output(j):
+            return self.softmax_delta(qid, j)
         chain = _product(symbol(f"dE_total/dout_{j}"), symbol(f"dout_{j}/dnet_{j}"))
         blocks = [Block("Chain rule", f"δ_{j} is how fast the total error changes with net_{j}: the error's "
                         f"slope at out_{j} times the slope of out_{j} at net_{j}.",
@@ -550,6 +622,19 @@ class Deriver:
             fed = [L.neurons[l + 1][r]]
         else:
             fed = [j for l, names in enumerate(L.biases) for j, b in zip(L.neurons[l + 1], names) if b == p]
+        if len(fed) == 1 and self.softmax_output(fed[0]):
+            j = fed[0]
+            E, net_j = sp.Symbol("E_total"), sp.Symbol(f"net_{j}")
+            chain = _product(Partial(E, net_j), symbol(f"dnet_{j}/d{p}"))
+            source = self.model.net_slope(j, p)
+            block = Block("Each factor", f"δ_{j} is out_{j} − target_{j} (see `explain delta_{j}`); SymPy "
+                          f"differentiates net_{j} by {p}:")
+            block.equations.append(self.chain(f"delta_{j}", _minus(sp.Symbol(f"out_{j}"), symbol(f"target_{j}"))))
+            block.equations.append(self.factor(f"dnet_{j}/d{p}", source))
+            return [Block("Chain rule", f"{p} changes the error only through net_{j}: the error signal δ_{j} "
+                          f"times the slope of net_{j} at {p}.", [(symbol(qid), chain, _product(symbol(f"delta_{j}"),
+                                                                                                 source))]),
+                    block, Block("Numbers", "", [self.chain(qid, _product(symbol(f"delta_{j}"), source))])]
         if len(fed) == 1:
             j = fed[0]
             factors = [f"dE_total/dout_{j}", f"dout_{j}/dnet_{j}", f"dnet_{j}/d{p}"]

@@ -24,7 +24,7 @@ from decimal import Decimal
 from tutor.answers import agrees, parse_number
 from tutor.errors import TutorError
 from tutor.lesson import Claim, Lesson
-from tutor.network import ACTIVATIONS, LOSSES, Network
+from tutor.network import ACTIVATIONS, LOSSES, Network, softmax
 
 MAX_CHUNK = 20_000  # updates between two looks at the state (progress bar, Ctrl-C, --until)
 
@@ -52,7 +52,7 @@ class Loop:
         self.through_updated = through_updated
         self.names = net.layout.weight_names() + net.layout.bias_names()
         self.source = loop_source(net, through_updated)
-        namespace: dict[str, object] = {"exp": math.exp, "tanh": math.tanh}
+        namespace: dict[str, object] = {"exp": math.exp, "tanh": math.tanh, "log": math.log}
         exec(compile(self.source, "<tutor.training loop>", "exec"), namespace)
         make = namespace["make"]
         self._step, self._forward = make(net.inputs, net.targets, self.eta)  # type: ignore[operator]
@@ -111,7 +111,14 @@ def loop_source(net: Network, through_updated: bool = False) -> str:
                 terms = [f"{var[L.weights[l - 1][r][s]]} * {src(l - 1, s)}" for s in range(L.sizes[l - 1])]
                 n = _var("n", l, r)
                 lines.append(f"{indent}{n} = {' + '.join(terms)} + {var[L.biases[l - 1][r]]}")
-                lines.append(f"{indent}{_var('o', l, r)} = {acts[l - 1].code.format(net=n)}")
+                if acts[l - 1].name != "softmax":
+                    lines.append(f"{indent}{_var('o', l, r)} = {acts[l - 1].code.format(net=n)}")
+            if acts[l - 1].name == "softmax":  # shifted by the largest net input, so exp cannot overflow
+                nets = [_var("n", l, r) for r in range(L.sizes[l])]
+                lines.append(f"{indent}top = max({', '.join(nets)})")
+                lines += [f"{indent}{_var('e', l, r)} = exp({n} - top)" for r, n in enumerate(nets)]
+                lines.append(f"{indent}total = {' + '.join(_var('e', l, r) for r in range(L.sizes[l]))}")
+                lines += [f"{indent}{_var('o', l, r)} = {_var('e', l, r)} / total" for r in range(L.sizes[l])]
         return lines
 
     def deltas(l: int, indent: str, weights: dict[str, str]) -> list[str]:
@@ -142,6 +149,9 @@ def loop_source(net: Network, through_updated: bool = False) -> str:
     i3 = " " * 12
     for k in range(L.sizes[-1]):
         o = _var("o", depth, k)
+        if acts[-1].name == "softmax":  # with cross-entropy: Σ over the outputs, out·Σtarget − target
+            body.append(f"{i3}{_var('d', depth, k)} = {o} * ysum - {_var('y', k)}")
+            continue
         slope = acts[-1].slope_code.format(net=_var("n", depth, k), out=o)
         body.append(f"{i3}{_var('d', depth, k)} = ({loss.slope_code.format(target=_var('y', k), out=o)}) * ({slope})")
     if through_updated:  # the slip: each layer's weights updated before the error goes back through them
@@ -165,11 +175,12 @@ def loop_source(net: Network, through_updated: bool = False) -> str:
         f"    {xs} = x",
         f"    {ys} = y",
         "",
-        "    def step(p, count, exp=exp, tanh=tanh):",
+        "    def step(p, count, exp=exp, tanh=tanh, log=log):",
         f"        {params} = p",
         f"        {xs} = x",  # locals, not the closure's cells: faster to read in the loop
         f"        {ys} = y",
         "        rate = eta",
+        f"        ysum = {ys.rstrip(',').replace(', ', ' + ')}",
         "        for _ in range(count):",
         *forward(i3),
         *body,
@@ -206,7 +217,8 @@ def _slow_forward(net: Network, p: list[float]) -> tuple[float, tuple[float, ...
     acts = [ACTIVATIONS[a] for a in net.activations]
     outs = list(net.inputs)
     for l in range(L.depth):
-        outs = [acts[l].f(sum(w * o for w, o in zip(row, outs)) + b) for row, b in zip(W[l], B[l])]
+        nets = [sum(w * o for w, o in zip(row, outs)) + b for row, b in zip(W[l], B[l])]
+        outs = softmax(nets) if acts[l].name == "softmax" else [acts[l].f(v) for v in nets]
     loss = LOSSES[net.loss]
     return sum(loss.error(t, o) for t, o in zip(net.targets, outs)), tuple(outs)
 
@@ -225,11 +237,14 @@ def slow_updates(net: Network, p: list[float], updates: int, eta: float, through
             prev, f = outs[-1], acts[l].f
             v = [sum(w * o for w, o in zip(row, prev)) + b for row, b in zip(W[l], B[l])]
             nets.append(v)
-            outs.append([f(u) for u in v])
+            outs.append(softmax(v) if acts[l].name == "softmax" else [f(u) for u in v])
         if not all(math.isfinite(o) for o in outs[-1]):
             raise Diverged(done + n)
         out, slope = outs[-1], acts[-1].slope
-        deltas = [loss.slope(t, o) * slope(v, o) for t, o, v in zip(y, out, nets[-1])]
+        if acts[-1].name == "softmax":
+            deltas = [o * sum(y) - t for t, o in zip(y, out)]
+        else:
+            deltas = [loss.slope(t, o) * slope(v, o) for t, o, v in zip(y, out, nets[-1])]
         for l in range(L.depth - 1, -1, -1):
             prev = outs[l]
             updated = [[w - eta * d * o for w, o in zip(row, prev)] for row, d in zip(W[l], deltas)]
