@@ -53,8 +53,9 @@ def random_network(shape, seed, *, numbering="by-receiver", bias_mode="per-layer
 def finite_difference(net, name, h=1e-6):
     def e(delta):
         changed = net.with_values(**{name: (net.weights | net.biases)[name] + delta})
-        return independent_error(changed.layout, changed.weights, changed.biases, changed.activations,
-                                 changed.inputs, changed.targets, changed.loss)
+        errors = [independent_error(changed.layout, changed.weights, changed.biases, changed.activations, x, y,
+                                    changed.loss) for x, y in changed.samples]
+        return sum(errors) / (len(errors) if changed.batch == "mean" else 1)
     return (e(h) - e(-h)) / (2 * h)
 
 

@@ -109,3 +109,86 @@ def test_softmax_and_cross_entropy_go_together(cli, write_lesson, change, words)
     path = write_lesson(change((bundled_dir() / "softmax-ce.toml").read_text()))
     result = cli("check", "w5", "0.3", "--lesson", path)
     assert result.exit_code == 2 and words in result.stderr
+
+
+def test_xor_reaches_a_small_error_with_the_documented_settings(cli):
+    from tutor.training import train
+
+    xor = load("xor").network
+    assert len(xor.samples) == 4 and xor.batch == "sum"
+    assert train(xor, 1200).error < 0.01  # full batch, η = 0.5, the lesson's starting weights (seed 15)
+    out = cli("train", "--lesson", "xor", "--until", "0.01").output
+    assert "E_total fell below 0.01 after 1,103 updates." in out
+    assert "epochs of 4 samples, full batch, gradients summed" in out
+
+
+def test_batch_quantities_combine_the_samples():
+    t = Session(load("xor")).trace
+    assert t["E_total"] == pytest.approx(sum(t[f"E_total@{k}"] for k in range(1, 5)), rel=1e-15)
+    assert t["dE_total/dw5"] == pytest.approx(sum(t[f"dE_total/dw5@{k}"] for k in range(1, 5)), rel=1e-15)
+    assert t["w5+"] == pytest.approx(t["w5"] - t["eta"] * t["dE_total/dw5"], rel=1e-15)
+    # the second sample, (0, 1) → 1, by hand: net_h1 = w1·0 + w2·1 + b1
+    assert t["net_h1@2"] == pytest.approx(-0.98 + 0.38)
+
+
+def test_the_walk_asks_the_first_sample_and_shows_the_others():
+    session = Session(load("xor"))
+    asked = [s.qid for s in steps(session.catalogue) if s.asked]
+    assert "net_h1@1" in asked and "net_h1@2" not in asked and "dE_total/dw5@3" not in asked
+    assert "dE_total/dw5" in asked and "w5+" in asked and asked[-1] == "E_total+"
+    assert [q for q in asked if q.endswith("+") and "@" in q] == []
+
+
+@pytest.mark.parametrize(("shape", "batch", "size"), [((2, 2, 1), "sum", None), ((2, 3, 2), "mean", 2),
+                                                       ((3, 2, 2, 1), "sum", 1), ((2, 2, 2), "mean", 3)])
+def test_the_compiled_batch_loop_is_the_engine_sample_by_sample(shape, batch, size):
+    import dataclasses
+    import random
+
+    from test_engine import random_network
+
+    from tutor.network import run
+    from tutor.training import BatchLoop, slow_batch_updates
+
+    rng = random.Random(len(shape))
+    net = random_network(shape, 4, activations=("logistic",) * (len(shape) - 1))
+    extra = tuple((tuple(rng.uniform(-1, 1) for _ in range(shape[0])),
+                   tuple(rng.uniform(0.1, 0.9) for _ in range(shape[-1]))) for _ in range(3))
+    net = dataclasses.replace(net, extra=extra, batch=batch)
+    if size is None:  # one full-batch update is the engine's update
+        loop = BatchLoop(net)
+        p = loop.params()
+        loop.step(p, 1)
+        t = run(net)
+        for name, value in zip(loop.names, p):
+            assert value == pytest.approx(t.get(name + "+", t[name]), rel=1e-12, abs=1e-15)
+    loop = BatchLoop(net, batch_size=size)
+    fast, slow = loop.params(), loop.params()
+    loop.step(fast, 25)
+    slow_batch_updates(loop, slow, 25)
+    assert fast == pytest.approx(slow, rel=1e-10, abs=1e-13)
+
+
+@pytest.mark.parametrize(("old", "new", "words"), [
+    ("targets = [[0], [1], [1], [0]]", "targets = [[0], [1], [1]]", "expected 4 lists of targets"),
+    ("targets = [[0], [1], [1], [0]]", "targets = [0, 1, 1, 0]", "one list of targets per sample"),
+    ("inputs = [[0, 0], [0, 1], [1, 0], [1, 1]]", "inputs = [[0, 0], [0, 1, 1], [1, 0], [1, 1]]",
+     "data.inputs[1]"),
+    ('batch = "sum"', 'batch = "median"', "data.batch"),
+])
+def test_malformed_samples(cli, write_lesson, old, new, words):
+    from tutor.lesson import bundled_dir
+
+    source = (bundled_dir() / "xor.toml").read_text()
+    assert old in source
+    result = cli("check", "w5", "0.3", "--lesson", write_lesson(source.replace(old, new)))
+    assert result.exit_code == 2 and words in result.stderr
+
+
+def test_check_and_explain_a_sample(cli):
+    t = Session(load("xor")).trace
+    assert cli("check", "--lesson", "xor", "net_h1@2", f"{t['net_h1@2']:.9g}").exit_code == 0
+    assert cli("check", "--lesson", "xor", "dE/dw5", f"{t['dE_total/dw5']:.9g}").exit_code == 0
+    out = cli("explain", "--lesson", "xor", "dE/dw5").output
+    assert "sum of the 4 samples' values" in out
+    assert "Sample 2 of 4: inputs 0, 1, targets 1" in cli("explain", "--lesson", "xor", "out_o1@2").output

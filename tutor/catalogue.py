@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from tutor.errors import GivenQuantity, UnknownQuantity
 from tutor.names import Layout
-from tutor.network import ACTIVATIONS, LOSSES, Network, out_name, path_name
+from tutor.network import ACTIVATIONS, LOSSES, Network, out_name, path_name, sample_key
 
 SECTIONS = {
     "given": "Given",
@@ -22,6 +22,7 @@ SECTIONS = {
     "error": "Total error",
     "output": "Backward pass: output layer",
     "hidden": "Backward pass: hidden layer",
+    "batch": "The batch: every sample's gradient combined",
     "after": "After the update",
 }
 
@@ -103,6 +104,8 @@ def _aliases(qid: str, outputs: set[str], params: set[str]) -> list[str]:
 
 def build(net: Network) -> dict[str, Quantity]:
     """The catalogue of one network, in the order of the engine's trace."""
+    if net.extra:
+        return build_batch(net)
     L: Layout = net.layout
     loss = LOSSES[net.loss]
     outputs = set(L.neurons[-1])
@@ -225,6 +228,58 @@ def post_digits(value: float) -> str:
             mantissa, exponent = text.split("e")
             text = f"{mantissa}e{int(exponent)}"
     return "0" if text == "-0" else text
+
+
+def build_batch(net: Network) -> dict[str, Quantity]:
+    """Several samples: each sample's quantities (``net_h1@2``), then the batch's, as ``run_batch`` names them."""
+    single = build(net.sample(1))
+    shared = {*net.weights, *net.biases, "eta"}
+    trained = [*net.weights, *(net.biases if net.train_biases else [])]
+    n = len(net.samples)
+    q: dict[str, Quantity] = {name: single[name] for name in single if name in shared}
+
+    def per_sample(x: str, k: int) -> str:
+        if x in shared or (x.endswith("+") and x[:-1] in shared):
+            return x
+        return sample_key(x, k)
+
+    def relabel(item: Quantity, k: int) -> Quantity:
+        qid = sample_key(item.id, k)
+        formula = re.sub(r"\{([^}]+)\}", lambda m: "{" + per_sample(m[1], k) + "}", item.formula)
+        return Quantity(qid, symbol(qid), f"{item.meaning} (sample {k})", formula, item.section, item.skill,
+                        tuple(sample_key(a, k) for a in item.aliases if "/" in a or not a.endswith("+")))
+
+    for k in range(1, n + 1):
+        for item in single.values():
+            if item.id not in shared and not item.id.endswith("+"):
+                q[sample_key(item.id, k)] = relabel(item, k)
+    mean = net.batch == "mean"
+
+    def combined(key: str) -> str:
+        total = " + ".join(f"{{{sample_key(key, k)}}}" for k in range(1, n + 1))
+        return f"({total}) / {n}" if mean else total
+
+    how = "the mean" if mean else "the sum"
+    q["E_total"] = Quantity("E_total", symbol("E_total"), f"total error of the batch: {how} of the samples' errors",
+                            combined("E_total"), "batch", "error", ("E", "error", "total_error"))
+    for item in single.values():
+        if item.id.startswith("dE_total/d") and item.id[len("dE_total/d"):] in trained:
+            p = item.id[len("dE_total/d"):]
+            q[item.id] = Quantity(item.id, item.symbol, f"gradient of the batch's error with respect to {p}: "
+                                  f"{how} of the samples' gradients", combined(item.id), "batch", "gradient",
+                                  item.aliases)
+            plus = single[f"{p}+"]
+            q[plus.id] = Quantity(plus.id, plus.symbol, f"{p} after one step of gradient descent on the batch",
+                                  plus.formula, "batch", "update", plus.aliases)
+    for k in range(1, n + 1):
+        for item in single.values():
+            if item.id.endswith("+") and item.id[:-1] not in shared and item.id != "E_total+":
+                q[sample_key(item.id, k)] = relabel(item, k)
+        after = single["E_total+"]
+        q[sample_key("E_total+", k)] = relabel(after, k)
+    q["E_total+"] = Quantity("E_total+", symbol("E_total+"), f"total error of the batch after the update: {how}",
+                             combined("E_total+"), "after", "error", single["E_total+"].aliases)
+    return q
 
 
 def describe_formula(quantity: Quantity, values: dict[str, float] | None = None) -> str:

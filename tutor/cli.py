@@ -622,6 +622,9 @@ def train(
     as_published: Annotated[bool, typer.Option("--as-published",
                                                help="Run the original's earlier, wrong rule and reproduce its "
                                                     "figures.")] = False,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", metavar="B",
+                                                   help="Lessons with several samples: B samples per update "
+                                                        "(default: all of them, full batch).")] = None,
 ) -> None:
     """Train the lesson's network and watch the error fall.
 
@@ -634,7 +637,8 @@ def train(
     import dataclasses
 
     from tutor import report
-    from tutor.training import Loop, check_claims, run_schedule
+    from tutor.network import output_labels
+    from tutor.training import check_claims, make_loop, run_schedule
 
     if not 1 <= epochs <= MAX_UPDATES:
         raise TutorError(f"--epochs must be a whole number from 1 to {MAX_UPDATES:,}, got {epochs}")
@@ -650,7 +654,14 @@ def train(
     net = chosen.network
     if update_biases:
         net = dataclasses.replace(net, train_biases=True)
-    loop = Loop(net, lr, through_updated=as_published)
+    if batch_size is not None and not 1 <= batch_size <= len(net.samples):
+        raise TutorError(f"--batch-size must be a whole number from 1 to {len(net.samples)} (the lesson's "
+                         f"samples), got {batch_size}")
+    loop = make_loop(net, lr, through_updated=as_published, batch_size=batch_size)
+    epochs_asked = epochs
+    epochs = epochs * loop.updates_per_epoch  # from here on: updates
+    if epochs > MAX_UPDATES:
+        raise TutorError(f"{epochs_asked:,} epochs are {epochs:,} updates here; the most is {MAX_UPDATES:,}")
     out = _out(ctx)
 
     writer = csv_handle = None
@@ -663,7 +674,7 @@ def train(
         except OSError as e:
             raise TutorError(f"cannot write --csv {csv_file}: {e.strerror}") from None
         writer = csv.writer(csv_handle)
-        writer.writerow(["update", "E_total", *(f"out_{o}" for o in net.layout.neurons[-1]), *names])
+        writer.writerow(["update", "E_total", *(label for label, _ in output_labels(net)), *names])
 
     def record(point) -> None:
         writer.writerow([point.update, repr(point.error), *map(repr, point.outputs), *map(repr, point.params)])
@@ -704,19 +715,25 @@ def train(
 
         print(json.dumps(_train_json(chosen, net, loop, run, checks, figures, until), ensure_ascii=False))
     elif quiet:
-        outs = ", ".join(f"out_{o} {v:.9g}" for o, v in zip(net.layout.neurons[-1], run.last.outputs))
+        outs = ", ".join(f"{label} {v:.9g}" for (label, _), v in zip(output_labels(net), run.last.outputs))
         out.say(f"E_total {run.last.error:.9g} after {run.last.update:,} updates ({outs})")
     else:
         rule = ("the original's earlier rule: the hidden layer back-propagated through the already-updated "
                 "output weights" if as_published else "gradient descent")
-        out.say(f"{chosen.title}: {run.last.update:,} update{'s' if run.last.update != 1 else ''} of {rule}, "
-                f"η = {loop.eta:g}{', biases trained' if net.train_biases else ''}", "bold")
+        batches = ""
+        if net.extra:
+            size = len(loop.batches[0])
+            batches = (f" ({run.last.update // loop.updates_per_epoch:,} epochs of {len(net.samples)} samples, "
+                       + ("full batch" if loop.updates_per_epoch == 1 else f"batches of {size}")
+                       + f", gradients {'averaged' if net.batch == 'mean' else 'summed'})")
+        out.say(f"{chosen.title}: {run.last.update:,} update{'s' if run.last.update != 1 else ''}{batches} of "
+                f"{rule}, η = {loop.eta:g}{', biases trained' if net.train_biases else ''}", "bold")
         if as_published:
             out.paragraph("That rule is wrong: every gradient must come from the weights as they were before "
                           "the update. It is run here only to show where the original's figures come from.",
                           style="yellow")
         out.say("")
-        report.checkpoint_table(out, chosen, run.rows)
+        report.checkpoint_table(out, chosen, run.rows, net)
         if run.stopped == "until":
             out.say(f"E_total fell below {until:g} after {run.last.update:,} updates.", "bold green")
         elif until is not None and run.stopped is None:
@@ -764,13 +781,16 @@ def _published_figures(chosen, trained) -> list:
 
 
 def _train_json(chosen, net, loop, run, checks, figures, until) -> dict:
+    from tutor.network import output_labels
+
     names = loop.names
     data: dict[str, object] = {
         "lesson": chosen.name, "updates": run.last.update, "requested": run.total, "learning_rate": loop.eta,
         "rule": "as-published" if loop.through_updated else "right", "biases_trained": net.train_biases,
         "initial_error": run.first.error, "error": run.last.error,
-        "outputs": dict(zip((f"out_{o}" for o in net.layout.neurons[-1]), run.last.outputs)),
-        "targets": dict(zip((f"target_{o}" for o in net.layout.neurons[-1]), net.targets)),
+        "outputs": dict(zip((label for label, _ in output_labels(net)), run.last.outputs)),
+        "targets": dict(zip((label.replace("out_", "target_") for label, _ in output_labels(net)),
+                            (t for _, t in output_labels(net)))),
         "checkpoints": [{"update": p.update, "error": p.error, "outputs": list(p.outputs)} for p in run.rows],
         "parameters": {n: {"before": b, "after": a} for n, b, a in zip(names, loop.params(), run.last.params)},
         "stopped": run.stopped,

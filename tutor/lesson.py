@@ -8,6 +8,7 @@ what was expected.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import tomllib
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ FIELDS: dict[str, dict[str, bool]] = {  # section -> field -> required
     "network": {"layers": True, "activation": True, "loss": True, "weights": True, "biases": True,
                 "learning_rate": True, "weight_numbering": False, "bias_mode": False,
                 "train_biases": False},
-    "data": {"inputs": True, "targets": True},
+    "data": {"inputs": True, "targets": True, "batch": False},
     "errata": {"quantity": True, "printed": True, "why": True},
     "claims": {"updates": True, "error": True, "outputs": True, "why": True},
 }
@@ -88,11 +89,19 @@ def randomized(lesson: Lesson, seed: int) -> Lesson:
                 return value
 
     net = lesson.network
-    low, high = RANDOM_TARGETS[net.activations[-1]]
-    network = Network(net.layout, {w: pick(-0.9, 0.9) for w in net.weights}, {b: pick(-0.5, 0.5) for b in net.biases},
-                      net.activations, net.loss, tuple(pick(0.05, 0.95) for _ in net.inputs),
-                      tuple(pick(max(low, 0.01) if low >= 0 else low, high) for _ in net.targets),
-                      net.learning_rate, net.train_biases)
+    weights = {w: pick(-0.9, 0.9) for w in net.weights}
+    biases = {b: pick(-0.5, 0.5) for b in net.biases}
+    if net.extra:  # several samples (XOR): the data is the lesson; only the starting point changes
+        network = dataclasses.replace(net, weights=weights, biases=biases)
+    else:
+        inputs = tuple(pick(0.05, 0.95) for _ in net.inputs)
+        if net.activations[-1] == "softmax":  # a one-hot target: one class is right
+            right = rng.randrange(len(net.targets))
+            targets = tuple(float(k == right) for k in range(len(net.targets)))
+        else:
+            low, high = RANDOM_TARGETS[net.activations[-1]]
+            targets = tuple(pick(max(low, 0.01) if low >= 0 else low, high) for _ in net.targets)
+        network = dataclasses.replace(net, weights=weights, biases=biases, inputs=inputs, targets=targets)
     return Lesson(lesson.name, lesson.source, f"{lesson.title} (fresh numbers, seed {seed})",
                   lesson.description + "\n\nThis copy has fresh random numbers (seed "
                   f"{seed}); figures quoted above are the original's.", network, (), (), lesson.step_texts, seed)
@@ -309,20 +318,22 @@ def parse(doc: dict[str, Any], source: str, name: str) -> Lesson:
         raise r.fail("network.learning_rate", f"expected a number above 0, got {rate}")
     train_biases = r.boolean(net.get("train_biases", False), "network.train_biases")
 
-    inputs = r.numbers(data["inputs"], "data.inputs", layers[0], "one per input neuron")
-    targets = r.numbers(data["targets"], "data.targets", layers[-1], "one per output neuron")
+    samples = _samples(r, data, layers[0], layers[-1])
+    inputs, targets = samples[0]
+    batch = r.choice(data.get("batch", "sum"), "data.batch", ("sum", "mean"), "way to combine the samples")
     if "softmax" in activations[:-1]:
         raise r.fail("network.activation", "softmax works on a whole layer: use it for the outputs only")
     if (activations[-1] == "softmax") != (loss == "cross-entropy"):
         raise r.fail("network.loss", "softmax outputs go with the cross-entropy loss, and cross-entropy with "
                      'softmax outputs: set activation = [..., "softmax"] and loss = "cross-entropy"')
-    if loss == "cross-entropy" and (min(targets) < 0 or abs(sum(targets) - 1) > 1e-9):
-        raise r.fail("data.targets", f"cross-entropy targets are probabilities: at least 0 and adding up to 1, "
-                     f"got {list(targets)}")
+    for _, y in samples:
+        if loss == "cross-entropy" and (min(y) < 0 or abs(sum(y) - 1) > 1e-9):
+            raise r.fail("data.targets", f"cross-entropy targets are probabilities: at least 0 and adding up "
+                         f"to 1, got {list(y)}")
 
     network = Network(layout, dict(zip(layout.weight_names(), weights)),
                       dict(zip(layout.bias_names(), biases)), activations, loss, inputs, targets,
-                      rate, train_biases)
+                      rate, train_biases, tuple(samples[1:]), batch)
 
     bad = [name for name, value in run(network).items() if not math.isfinite(value)]
     if bad:
@@ -345,6 +356,26 @@ def parse(doc: dict[str, Any], source: str, name: str) -> Lesson:
                             r.text(c["why"], f"claims[{k}].why")))
     return Lesson(name, source, title, description, network, errata, tuple(claims),
                   _step_texts(r, doc.get("steps", {}), network))
+
+
+MAX_SAMPLES = 64
+
+
+def _samples(r: _Reader, data: dict[str, Any], n_in: int, n_out: int) -> list[tuple[tuple[float, ...], ...]]:
+    """One sample (inputs = [0.05, 0.10]) or several (inputs = [[0, 0], [0, 1], …], targets likewise)."""
+    inputs, targets = data["inputs"], data["targets"]
+    if isinstance(inputs, list) and inputs and all(isinstance(v, list) for v in inputs):
+        if not isinstance(targets, list) or not all(isinstance(v, list) for v in targets):
+            raise r.fail("data.targets", "expected one list of targets per sample, like the inputs")
+        if len(targets) != len(inputs):
+            raise r.fail("data.targets", f"expected {len(inputs)} lists of targets, one per sample, got {len(targets)}")
+        if len(inputs) > MAX_SAMPLES:
+            raise r.fail("data.inputs", f"expected at most {MAX_SAMPLES} samples, got {len(inputs)}")
+        return [(r.numbers(x, f"data.inputs[{k}]", n_in, "one per input neuron"),
+                 r.numbers(y, f"data.targets[{k}]", n_out, "one per output neuron"))
+                for k, (x, y) in enumerate(zip(inputs, targets))]
+    return [(r.numbers(inputs, "data.inputs", n_in, "one per input neuron"),
+             r.numbers(targets, "data.targets", n_out, "one per output neuron"))]
 
 
 def _step_texts(r: _Reader, value: Any, network: Network) -> dict[str, str]:

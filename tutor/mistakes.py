@@ -15,6 +15,7 @@ accepted as right on a step cannot be told from the right answer there and is no
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable
@@ -161,8 +162,7 @@ def other_numbering_layout(layout: Layout) -> Layout:
 
 def other_numbering(net: Network) -> Network:
     """The same weight values read with the other numbering's labels (w2 taken as i1 → h2)."""
-    return Network(other_numbering_layout(net.layout), net.weights, net.biases, net.activations, net.loss,
-                   net.inputs, net.targets, net.learning_rate, net.train_biases)
+    return dataclasses.replace(net, layout=other_numbering_layout(net.layout))
 
 
 def misread_target(net: Network) -> Network | None:
@@ -170,8 +170,7 @@ def misread_target(net: Network) -> Network | None:
     targets = tuple(y * 10 if 0 < abs(y) < 0.1 else y for y in net.targets)
     if targets == net.targets:
         return None
-    return Network(net.layout, net.weights, net.biases, net.activations, net.loss, net.inputs, targets,
-                   net.learning_rate, net.train_biases)
+    return dataclasses.replace(net, targets=targets)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ quantity means.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -102,6 +103,17 @@ class Network:
     targets: tuple[float, ...]
     learning_rate: float
     train_biases: bool = False
+    extra: tuple[tuple[tuple[float, ...], tuple[float, ...]], ...] = ()  # samples after the first: (inputs, targets)
+    batch: str = "sum"  # how the samples' errors and gradients combine: "sum" or "mean"
+
+    @property
+    def samples(self) -> tuple[tuple[tuple[float, ...], tuple[float, ...]], ...]:
+        return ((self.inputs, self.targets), *self.extra)
+
+    def sample(self, k: int) -> Network:
+        """The network with only sample k (from 1) to learn from."""
+        inputs, targets = self.samples[k - 1]
+        return dataclasses.replace(self, inputs=inputs, targets=targets, extra=())
 
     def with_givens(self, changes: dict[str, float]) -> Network:
         """The same network with given values replaced: weights, biases, inputs (i1), targets
@@ -109,16 +121,22 @@ class Network:
         inputs = tuple(changes.get(i, x) for i, x in zip(self.layout.neurons[0], self.inputs, strict=True))
         targets = tuple(changes.get(f"target_{o}", y)
                         for o, y in zip(self.layout.neurons[-1], self.targets, strict=True))
-        changed = self.with_values(**changes)
-        return Network(self.layout, changed.weights, changed.biases, self.activations, self.loss, inputs,
-                       targets, changes.get("eta", self.learning_rate), self.train_biases)
+        return dataclasses.replace(self.with_values(**changes), inputs=inputs, targets=targets,
+                                   learning_rate=changes.get("eta", self.learning_rate))
 
     def with_values(self, **changes: float) -> Network:
         """The same network with some weights or biases replaced (``w5=0.5``)."""
         weights = {k: changes.get(k, v) for k, v in self.weights.items()}
         biases = {k: changes.get(k, v) for k, v in self.biases.items()}
-        return Network(self.layout, weights, biases, self.activations, self.loss,
-                       self.inputs, self.targets, self.learning_rate, self.train_biases)
+        return dataclasses.replace(self, weights=weights, biases=biases)
+
+
+def output_labels(net: Network) -> list[tuple[str, float]]:
+    """Each output with its target, sample by sample when there are several (out_o1@2)."""
+    outs = net.layout.neurons[-1]
+    if not net.extra:
+        return [(f"out_{o}", y) for o, y in zip(outs, net.targets)]
+    return [(f"out_{o}@{k}", y) for k, (_, targets) in enumerate(net.samples, 1) for o, y in zip(outs, targets)]
 
 
 def out_name(neuron: str) -> str:
@@ -197,7 +215,67 @@ RIGHT = Rules()
 def run(net: Network, *, keep: Callable[[float], float] | None = None,
         backprop_through_updated: bool = False, rules: Rules | None = None,
         pinned: dict[str, float] | None = None) -> dict[str, float]:
-    """Every named quantity of one forward pass, backward pass and update.
+    """Every named quantity of one forward pass, backward pass and update (see ``run_one``);
+    with several samples, each sample's quantities (``net_h1@2``) and the batch's."""
+    if net.extra:
+        return run_batch(net, keep=keep, backprop_through_updated=backprop_through_updated, rules=rules,
+                         pinned=pinned)
+    return run_one(net, keep=keep, backprop_through_updated=backprop_through_updated, rules=rules, pinned=pinned)
+
+
+def sample_key(key: str, k: int) -> str:
+    """A quantity of sample k: ``net_h1`` → ``net_h1@2``, ``net_h1+`` (after the update) → ``net_h1@2+``."""
+    return f"{key[:-1]}@{k}+" if key.endswith("+") else f"{key}@{k}"
+
+
+def run_batch(net: Network, *, keep: Callable[[float], float] | None = None,
+              backprop_through_updated: bool = False, rules: Rules | None = None,
+              pinned: dict[str, float] | None = None) -> dict[str, float]:
+    """Several samples: each sample's forward and backward pass, then one update with the samples'
+    gradients combined (their sum, or their mean: ``net.batch``), then each sample again after it."""
+    rules = rules or (ThroughUpdated() if backprop_through_updated else RIGHT)
+    pinned = pinned or {}
+    keep = keep or (lambda x: x)
+    n = len(net.samples)
+    combine = (lambda values: sum(values) / n) if net.batch == "mean" else sum
+    shared = [*net.weights, *net.biases, "eta"]
+    trained = [*net.weights, *(net.biases if net.train_biases else [])]
+    t: dict[str, float] = {name: v for name, v in (net.weights | net.biases).items()}
+    t["eta"] = net.learning_rate
+
+    def put(name: str, value: float) -> None:
+        t[name] = pinned[name] if name in pinned else keep(value)
+
+    def mine(k: int) -> dict[str, float]:
+        return {key[:-len(f"@{k}")] if key.endswith(f"@{k}") else key[:-len(f"@{k}+")] + "+": v
+                for key, v in pinned.items() if key.endswith((f"@{k}", f"@{k}+"))}
+
+    order: list[str] = []
+    for k in range(1, n + 1):
+        one = run_one(net.sample(k), keep=keep, rules=rules, pinned=mine(k))
+        order = [key for key in one if key.startswith("dE_total/d") and key[len("dE_total/d"):] in trained]
+        for key, value in one.items():
+            if key not in shared and not key.endswith("+"):
+                t[sample_key(key, k)] = value
+    put("E_total", combine([t[f"E_total@{k}"] for k in range(1, n + 1)]))
+    for key in order:
+        p = key[len("dE_total/d"):]
+        put(key, combine([t[f"{key}@{k}"] for k in range(1, n + 1)]))
+        put(f"{p}+", rules.update(t[p], t["eta"], t[key]))
+    updated = net.with_values(**{p: t[f"{p}+"] for p in trained})
+    for k in range(1, n + 1):
+        after = run_one(updated.sample(k), keep=keep, rules=rules)
+        for key in after:
+            if key.startswith(("net_", "out_", "E_")) and not key.endswith("+"):
+                put(sample_key(key + "+", k), after[key])
+    put("E_total+", combine([t[f"E_total@{k}+"] for k in range(1, n + 1)]))
+    return t
+
+
+def run_one(net: Network, *, keep: Callable[[float], float] | None = None,
+            backprop_through_updated: bool = False, rules: Rules | None = None,
+            pinned: dict[str, float] | None = None) -> dict[str, float]:
+    """Every named quantity of one forward pass, backward pass and update, for one sample.
 
     ``keep`` is applied to each computed value before it is used further (to model a learner
     who rounds every intermediate).  ``backprop_through_updated`` reproduces a known slip:

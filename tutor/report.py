@@ -22,9 +22,11 @@ def _e(v: float) -> str:
     return f"{v:.9g}"
 
 
-def checkpoint_table(out: Out, lesson: Lesson, rows: list[Point]) -> None:
-    outputs = lesson.network.layout.neurons[-1]
-    heads = ["update", "E_total", *(f"out_{o} (target {t:g})" for o, t in zip(outputs, lesson.network.targets))]
+def checkpoint_table(out: Out, lesson: Lesson, rows: list[Point], net=None) -> None:
+    net = net or lesson.network
+    from tutor.network import output_labels
+
+    heads = ["update", "E_total", *(f"{label} (target {t:g})" for label, t in output_labels(net))]
     cells = [[f"{p.update:,}", _e(p.error), *(_e(v) for v in p.outputs)] for p in rows]
     widths = [max(len(h), *(len(c[k]) for c in cells)) for k, h in enumerate(heads)]
     out.say("  " + "  ".join(h.rjust(w) for h, w in zip(heads, widths)), "bold")

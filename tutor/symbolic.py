@@ -31,7 +31,7 @@ from sympy.printing.str import StrPrinter
 
 from tutor import catalogue
 from tutor.catalogue import Quantity
-from tutor.network import Network, path_name
+from tutor.network import Network, path_name, sample_key
 
 Expr = sp.Expr
 
@@ -108,6 +108,24 @@ class Partial(sp.Expr):
         return f"∂{top}/∂{bottom}"
 
 
+class Sample(sp.Expr):
+    """A quantity of one sample of several: out_o1@2."""
+
+    is_commutative = True
+
+    def __new__(cls, base: Expr, k: int) -> Sample:
+        return sp.Expr.__new__(cls, base, sp.Integer(k))
+
+    def _pretty(self, printer: PrettyPrinter) -> prettyForm:
+        return prettyForm(*printer._print(self.args[0]).right(f"@{self.args[1]}"))
+
+    def _latex(self, printer: LatexPrinter) -> str:
+        return f"{printer._print(self.args[0])}^{{({self.args[1]})}}"
+
+    def _sympystr(self, printer: StrPrinter) -> str:
+        return f"{printer._print(self.args[0])}@{self.args[1]}"
+
+
 class Updated(sp.Expr):
     """A weight or value after the update: w5⁺."""
 
@@ -167,6 +185,9 @@ def number(value: float, bare: bool = False) -> Num:
 
 def symbol(qid: str) -> Expr:
     """The SymPy object of a catalogue id: dE_total/dw5 → ∂E_total/∂w5, w5+ → w5⁺, eta → η."""
+    if m := re.fullmatch(r"(.+)@(\d+)(\+?)", qid):
+        base = Sample(symbol(m[1]), int(m[2]))
+        return Updated(base) if m[3] else base
     if qid.endswith("+"):
         return Updated(symbol(qid[:-1]))
     if m := re.fullmatch(r"dE_via_(\w+)/dout_(\w+)", qid):
@@ -367,6 +388,8 @@ class Deriver:
         self.model = Model(net)
         self.values: dict[Expr, Num] = {symbol(qid): number(v) for qid, v in trace.items()}
         for j in (j for layer in net.layout.neurons[1:] for j in layer):
+            if f"delta_{j}" not in trace:  # several samples: each sample's δ is named delta_j@k
+                continue
             delta = number(trace[f"delta_{j}"])
             self.values[Partial(sp.Symbol("E_total"), sp.Symbol(f"net_{j}"))] = delta
             if j in net.layout.neurons[-1]:
@@ -409,8 +432,48 @@ class Deriver:
     def derivation(self, qid: str) -> Derivation:
         self.factors = []
         q = self.catalogue[qid]
+        if self.net.extra:
+            if m := re.fullmatch(r"(.+)@(\d+)(\+?)", qid):
+                return self.of_sample(q, m[1] + m[3], int(m[2]))
+            if qid in ("E_total", "E_total+") or qid.startswith("dE_total/d"):
+                return Derivation(q, self.trace[qid], self.batch_total(qid), [])
         blocks = self.blocks(q)
         return Derivation(q, self.trace[qid], blocks, self.factors)
+
+    def sample_deriver(self, k: int) -> Deriver:
+        from tutor.catalogue import build
+
+        cache = self.__dict__.setdefault("_samples", {})
+        if k not in cache:
+            sub = self.net.sample(k)
+            trace = {}
+            for key, value in self.trace.items():
+                if m := re.fullmatch(r"(.+)@(\d+)(\+?)", key):
+                    if int(m[2]) == k:
+                        trace[m[1] + m[3]] = value
+                elif not key.startswith("dE_total/d") and key not in ("E_total", "E_total+"):
+                    trace[key] = value  # the weights, η, and the batch's updated weights
+            cache[k] = Deriver(sub, trace, build(sub))
+        return cache[k]
+
+    def of_sample(self, q: Quantity, base: str, k: int) -> Derivation:
+        sub = self.sample_deriver(k)
+        d = sub.derivation(base)
+        inputs, targets = self.net.samples[k - 1]
+        note = (f"Sample {k} of {len(self.net.samples)}: inputs {', '.join(f'{x:g}' for x in inputs)}, "
+                f"targets {', '.join(f'{y:g}' for y in targets)}. Within one sample the steps are those of a "
+                "single sample.")
+        return Derivation(q, self.trace[q.id], [Block("Sample", note), *d.blocks],
+                          [(sample_key(f, k), form) for f, form in d.factors])
+
+    def batch_total(self, qid: str) -> list[Block]:
+        """E_total, E_total⁺ or ∂E_total/∂p of the batch: the samples' values combined."""
+        n = len(self.net.samples)
+        parts = _sum(*(symbol(sample_key(qid, k)) for k in range(1, n + 1)))
+        form = sp.Mul(sp.Rational(1, n), parts, evaluate=False) if self.net.batch == "mean" else parts
+        how = "the mean" if self.net.batch == "mean" else "the sum"
+        return [Block("Batch", f"The batch's value is {how} of the {n} samples' values: each sample contributes "
+                      "its own, computed with the same weights.", [self.chain(qid, form)])]
 
     def blocks(self, q: Quantity) -> list[Block]:
         qid = q.id
@@ -838,11 +901,15 @@ def exact(value: float) -> sp.Float:
 def verify(net: Network, trace: dict[str, float]) -> list[Gradient]:
     """SymPy's gradient of the composed E_total for every trained parameter, beside the engine's."""
     model = Model(net)
-    error, params = model.total_error()
+    one, params = model.total_error()
     L = net.layout
-    values = {symbol(i): exact(x) for i, x in zip(L.neurons[0], net.inputs)}
-    values |= {symbol(f"target_{o}"): exact(y) for o, y in zip(L.neurons[-1], net.targets)}
-    values |= {symbol(p): exact(trace[p]) for p in params}
+    errors = []
+    for inputs, targets in net.samples:  # E_total of each sample, composed; then their sum or mean
+        data = {symbol(i): exact(x) for i, x in zip(L.neurons[0], inputs)}
+        data |= {symbol(f"target_{o}"): exact(y) for o, y in zip(L.neurons[-1], targets)}
+        errors.append(one.xreplace(data))
+    error = sp.Add(*errors) / (len(errors) if net.batch == "mean" else 1)
+    values = {symbol(p): exact(trace[p]) for p in params}
     trained = [p for p in params if p.startswith("w") or net.train_biases]
     rows = []
     for p in trained:

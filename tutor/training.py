@@ -57,6 +57,8 @@ class Loop:
         make = namespace["make"]
         self._step, self._forward = make(net.inputs, net.targets, self.eta)  # type: ignore[operator]
 
+    updates_per_epoch = 1
+
     def params(self, net: Network | None = None) -> list[float]:
         net = net or self.net
         values = net.weights | net.biases
@@ -86,6 +88,153 @@ class Loop:
         if not math.isfinite(error):
             p[:] = start  # find the exact update where it went wrong
             slow_updates(self.net, p, n, self.eta, self.through_updated, done)
+
+
+class BatchLoop(Loop):
+    """Several samples: each update sums (or averages) the gradients of one batch of samples.
+
+    ``batch_size`` None means the full batch; otherwise the samples are taken in order, in batches
+    of that size, one update per batch (the last batch of an epoch may be smaller)."""
+
+    def __init__(self, net: Network, learning_rate: float | None = None, batch_size: int | None = None):
+        self.net = net
+        self.eta = net.learning_rate if learning_rate is None else learning_rate
+        self.through_updated = False
+        self.names = net.layout.weight_names() + net.layout.bias_names()
+        n = len(net.samples)
+        size = n if batch_size is None else min(batch_size, n)
+        self.batches = [list(range(k, min(k + size, n))) for k in range(0, n, size)]
+        self.source = batch_source(net)
+        namespace: dict[str, object] = {"exp": math.exp, "tanh": math.tanh, "log": math.log}
+        exec(compile(self.source, "<tutor.training batch loop>", "exec"), namespace)
+        rows = [tuple(x) + tuple(y) for x, y in net.samples]
+        scales = [1 / len(b) if net.batch == "mean" else 1.0 for b in self.batches]
+        self._step, self._forward = namespace["make"](  # type: ignore[operator]
+            rows, self.eta, [[rows[k] for k in b] for b in self.batches], scales, 1 / n if net.batch == "mean" else 1)
+
+    @property
+    def updates_per_epoch(self) -> int:
+        return len(self.batches)
+
+    def step(self, p: list[float], n: int, done: int = 0) -> None:
+        start = list(p)
+        try:
+            self._step(p, n, done)
+            error, _ = self._forward(p)
+        except OverflowError:
+            error = math.nan
+        if not math.isfinite(error):
+            p[:] = start
+            slow_batch_updates(self, p, n, done)
+
+    def evaluate(self, p: list[float]) -> tuple[float, tuple[float, ...]]:
+        try:
+            return self._forward(p)  # type: ignore[no-any-return]
+        except OverflowError:
+            return _slow_batch_forward(self.network(p))
+
+
+def slow_batch_updates(loop: BatchLoop, p: list[float], n: int, done: int = 0) -> None:
+    """The batch updates through the engine, one sample at a time: the fallback of ``BatchLoop``."""
+    from tutor.network import run_one
+
+    net = loop.network(p)
+    trained = [*net.weights, *(net.biases if net.train_biases else [])]
+    for u in range(done, done + n):
+        batch = loop.batches[u % len(loop.batches)]
+        scale = 1 / len(batch) if net.batch == "mean" else 1.0
+        grads = dict.fromkeys(trained, 0.0)
+        for k in batch:
+            t = run_one(net.sample(k + 1))
+            for name in trained:
+                grads[name] += t[f"dE_total/d{name}"]
+        if not all(math.isfinite(g) for g in grads.values()):
+            raise Diverged(u)
+        values = net.weights | net.biases
+        net = net.with_values(**{name: values[name] - loop.eta * scale * grads[name] for name in trained})
+    p[:] = loop.params(net)
+
+
+def _slow_batch_forward(net: Network) -> tuple[float, tuple[float, ...]]:
+    errors, outs = [], []
+    for k in range(1, len(net.samples) + 1):
+        error, out = _slow_forward(net.sample(k), [*net.weights.values(), *net.biases.values()])
+        errors.append(error)
+        outs.extend(out)
+    return sum(errors) / (len(errors) if net.batch == "mean" else 1), tuple(outs)
+
+
+def batch_source(net: Network) -> str:
+    """Python source of ``make(samples, eta, batches, scales, error_scale) -> (step, forward)``."""
+    single = loop_source(net.sample(1)).split("\n")
+    L = net.layout
+    names = L.weight_names() + L.bias_names()
+    var = {name: _var("p", k) for k, name in enumerate(names)}
+    params = ", ".join(var[n] for n in names) + ("," if len(names) == 1 else "")
+    row = ", ".join([*(_var("x", s) for s in range(L.sizes[0])), *(_var("y", k) for k in range(L.sizes[-1]))])
+    ysum = " + ".join(_var("y", k) for k in range(L.sizes[-1]))
+    # the per-sample lines of the single-sample loop: its forward pass and deltas, without its updates
+    start = single.index("        for _ in range(count):") + 1
+    body = [line for line in single[start:] if line.startswith(" " * 12)]
+    work = [line for line in body if not re.match(r"\s+(p\d+ -=|g\d+_\d+ = rate)", line)]
+    accumulate, update = [], []
+    trained = [n for n in names if n.startswith("w") or net.train_biases]
+    src = {}
+    for l in range(1, L.depth + 1):
+        for r in range(L.sizes[l]):
+            for s in range(L.sizes[l - 1]):
+                src[L.weights[l - 1][r][s]] = (_var("d", l, r), _var("x", s) if l == 1 else _var("o", l - 1, s))
+    for name in trained:
+        a = "a" + var[name][1:]
+        if name in src:
+            d, x = src[name]
+            accumulate.append(f"                {a} += {d} * {x}")
+        else:
+            fed = [_var("d", l + 1, r) for l, biases in enumerate(L.biases) for r, b in enumerate(biases) if b == name]
+            accumulate.append(f"                {a} += {' + '.join(fed)}")
+        update.append(f"            {var[name]} -= step_size * {a}")
+    fwd = single[single.index("    def forward(p):") + 2:single.index("    return step, forward") - 1]
+    error, outs = fwd[-1].strip()[len("return "):].rsplit(", (", 1)  # "<error>, (o2_0, o2_1)"
+    source = "\n".join([
+        "def make(samples, eta, batches, scales, error_scale):",
+        "    def step(p, count, start, exp=exp, tanh=tanh, log=log):",
+        f"        {params} = p",
+        "        rate = eta",
+        "        nb = len(batches)",
+        "        for u in range(start, start + count):",
+        *(f"            {'a' + var[n][1:]} = 0.0" for n in trained),
+        f"            for {row} in batches[u % nb]:",
+        f"                ysum = {ysum}",
+        *("    " + line for line in work),
+        *accumulate,
+        "            step_size = rate * scales[u % nb]",
+        *update,
+        f"        p[:] = [{params.rstrip(',')}]",
+        "",
+        "    def forward(p):",
+        f"        {params} = p",
+        "        total = 0.0",
+        "        outs = []",
+        f"        for {row} in samples:",
+        *("    " + line for line in fwd[:-1]),
+        f"            total += {error}",
+        f"            outs.extend(({outs})",
+        "        return total * error_scale, tuple(outs)",
+        "",
+        "    return step, forward",
+        "",
+    ])
+    if not re.fullmatch(r"[\w\s.,:=+\-*/()<>\[\]%]*", source):
+        raise AssertionError("unexpected characters in the compiled training loop")
+    return source
+
+
+def make_loop(net: Network, learning_rate: float | None = None, through_updated: bool = False,
+              batch_size: int | None = None) -> Loop:
+    """The compiled loop for a network: one sample, or several in batches."""
+    if net.extra:
+        return BatchLoop(net, learning_rate, batch_size)
+    return Loop(net, learning_rate, through_updated)
 
 
 def _var(prefix: str, *indices: int) -> str:
@@ -288,7 +437,7 @@ def train(net: Network, updates: int, *, learning_rate: float | None = None,
 
     ``backprop_through_updated`` repeats a known slip (see ``tutor.network.run``).
     """
-    loop = Loop(net, learning_rate, backprop_through_updated)
+    loop = make_loop(net, learning_rate, backprop_through_updated)
     p = loop.params()
     initial, _ = loop.evaluate(p)
     previous = initial

@@ -48,6 +48,9 @@ def steps(catalogue: dict) -> list[Step]:
         if q.given:
             continue
         asked = True
+        if m := re.search(r"@(\d+)(\+?)$", q.id):  # several samples: the first is worked, the rest shown
+            out.append(Step(q.id, q.section, m[1] == "1" and not m[2]))
+            continue
         if m := re.fullmatch(r"dnet_\w+/d(\w+)", q.id):
             kind = (q.section, "weight" if m[1].startswith("out_") else "source")
             asked = kind not in seen
