@@ -192,3 +192,10 @@ def test_check_and_explain_a_sample(cli):
     out = cli("explain", "--lesson", "xor", "dE/dw5").output
     assert "sum of the 4 samples' values" in out
     assert "Sample 2 of 4: inputs 0, 1, targets 1" in cli("explain", "--lesson", "xor", "out_o1@2").output
+
+
+def test_what_if_and_the_diagram_with_several_samples(cli):
+    out = cli("what-if", "--lesson", "xor", "i1@2=1").output
+    assert "What if i1@2 = 1 (was 0)?" in out and "out_o1@2" in out
+    walk = cli("start", "--lesson", "xor", input="d\nq\n").output
+    assert "4 samples; the values shown are those of sample 1." in walk and "target 0" in walk

@@ -343,6 +343,7 @@ def what_if(
     from tutor.checking import Session
     from tutor.errors import GivenQuantity, UnknownQuantity
     from tutor.lesson import load
+    from tutor.network import output_labels
     from tutor.network import run as run_engine
     from tutor.render import what_if as show
 
@@ -378,7 +379,7 @@ def what_if(
     if bad:
         raise TutorError(f"with these values {bad[0]} is no longer a finite number; try smaller ones")
     before = session.trace
-    outputs = [f"out_{o}" for o in net.layout.neurons[-1]]
+    outputs = [label for label, _ in output_labels(net)]
     trained = net.layout.weight_names() + (net.layout.bias_names() if net.train_biases else [])
     grads = [f"dE_total/d{p}" for p in trained]
     show(_out(ctx), {q: (before[q], v) for q, v in values.items()}, before, after,

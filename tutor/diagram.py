@@ -34,7 +34,14 @@ def lines(net: Network, known: dict[str, float]) -> list[str]:
     trained = ", trained" if net.train_biases else ", not trained"
     out = [f"Network {shape}: {bias}{trained}.",
            NUMBERING[L.numbering].format(first=first, neuron=first_neuron).capitalize() + ".", ""]
-    out.append("  inputs   " + "    ".join(f"{i} = {_v(known.get(i))}" for i in L.neurons[0]))
+    tag = "@1" if net.extra else ""  # several samples: the picture shows the first
+
+    def value(name: str) -> str:
+        return _v(known.get(name + tag) if name + tag in known else known.get(name))
+
+    if net.extra:
+        out.append(f"{len(net.samples)} samples; the values shown are those of sample 1.")
+    out.append("  inputs   " + "    ".join(f"{i} = {value(i)}" for i in L.neurons[0]))
     for l in range(1, L.depth + 1):
         out.append("")
         kind = "output layer" if l == L.depth else ("hidden layer" if L.depth == 2 else f"hidden layer {l}")
@@ -54,9 +61,9 @@ def lines(net: Network, known: dict[str, float]) -> list[str]:
             feeds.append(("", blabel))
             width = max(len(a) + len(b) for a, b in feeds)
             arrow = (len(feeds) - 1) // 2
-            at = f"{j}   net {_v(known.get(f'net_{j}'))}   out {_v(known.get(f'out_{j}'))}"
+            at = f"{j}   net {value(f'net_{j}')}   out {value(f'out_{j}')}"
             if l == L.depth:
-                at += f"   target {_v(known.get(f'target_{j}'))}"
+                at += f"   target {value(f'target_{j}')}"
             for k, (src, label) in enumerate(feeds):
                 text = f"{src}{label} " + "─" * (width - len(src + label))
                 if k == arrow:

@@ -118,11 +118,16 @@ class Network:
     def with_givens(self, changes: dict[str, float]) -> Network:
         """The same network with given values replaced: weights, biases, inputs (i1), targets
         (target_o1) and the learning rate (eta)."""
-        inputs = tuple(changes.get(i, x) for i, x in zip(self.layout.neurons[0], self.inputs, strict=True))
-        targets = tuple(changes.get(f"target_{o}", y)
-                        for o, y in zip(self.layout.neurons[-1], self.targets, strict=True))
-        return dataclasses.replace(self.with_values(**changes), inputs=inputs, targets=targets,
-                                   learning_rate=changes.get("eta", self.learning_rate))
+        def data(k: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+            inputs, targets = self.samples[k - 1]
+            tag = f"@{k}" if self.extra else ""  # several samples: i1@2, target_o1@2
+            return (tuple(changes.get(i + tag, x) for i, x in zip(self.layout.neurons[0], inputs, strict=True)),
+                    tuple(changes.get(f"target_{o}{tag}", y)
+                          for o, y in zip(self.layout.neurons[-1], targets, strict=True)))
+
+        samples = [data(k) for k in range(1, len(self.samples) + 1)]
+        return dataclasses.replace(self.with_values(**changes), inputs=samples[0][0], targets=samples[0][1],
+                                   extra=tuple(samples[1:]), learning_rate=changes.get("eta", self.learning_rate))
 
     def with_values(self, **changes: float) -> Network:
         """The same network with some weights or biases replaced (``w5=0.5``)."""

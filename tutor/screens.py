@@ -132,6 +132,11 @@ class Screen:
 
     def shown(self, walk: Walk, step: Step) -> None:
         q = walk.session.catalogue[step.qid]
+        if "@" in q.id and not q.id.startswith(("dE_total/d", "E_total@")):
+            return  # another sample's intermediate values: its error and gradients are what the batch needs
+        if "@" in q.id:
+            self.say(f"{q.symbol} = {self.value(walk.session.trace[q.id])}  ({q.meaning})", "dim")
+            return
         self.text(f"{q.symbol} = {catalogue.describe_formula(q)} = "
                   f"{self.value(walk.session.trace[step.qid])} (the same kind of step as before: shown, not asked)",
                   "dim")
