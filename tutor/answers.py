@@ -85,7 +85,12 @@ def parse_number(text: str) -> Typed:
         value = Decimal(s)
     except InvalidOperation:  # pragma: no cover - the pattern above admits only valid numbers
         raise BadNumber(raw, "expected a decimal number") from None
+    if abs(value) > LARGEST:
+        raise BadNumber(raw, "it is beyond the range of any value here (about ±1.8e308)")
     return Typed(text.strip(), value)
+
+
+LARGEST = Decimal("1.7976931348623157e308")  # the largest float: no value of a lesson is larger
 
 
 def agrees(typed: Typed, true: Decimal) -> bool:

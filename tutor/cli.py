@@ -26,8 +26,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 class TutorGroup(TyperGroup):
     """Typer's group, with usage errors reported in one line instead of a box."""
 
-    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(self, args: Any = None, prog_name: str | None = None,  # type: ignore[override]
+             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
         from tutor.render import error_line
 
         if not standalone_mode:
@@ -106,11 +106,11 @@ def _out(ctx: typer.Context):
     return Out(no_color=_no_color(ctx))
 
 
-def _complete_name(incomplete: str) -> list[str]:
+def _complete_name(ctx: typer.Context, incomplete: str) -> list[str]:
     from tutor import catalogue, lesson
 
     try:
-        cat = catalogue.build(lesson.load().network)
+        cat = catalogue.build(lesson.load((ctx.params or {}).get("lesson")).network)
     except TutorError:
         return []
     key = catalogue.normalize(incomplete)
@@ -639,7 +639,7 @@ def train(
 
     from tutor import report
     from tutor.network import output_labels
-    from tutor.training import check_claims, make_loop, run_schedule
+    from tutor.training import BatchLoop, check_claims, make_loop, run_schedule
 
     if not 1 <= epochs <= MAX_UPDATES:
         raise TutorError(f"--epochs must be a whole number from 1 to {MAX_UPDATES:,}, got {epochs}")
@@ -678,6 +678,7 @@ def train(
         writer.writerow(["update", "E_total", *(label for label, _ in output_labels(net)), *names])
 
     def record(point) -> None:
+        assert writer is not None
         writer.writerow([point.update, repr(point.error), *map(repr, point.outputs), *map(repr, point.params)])
 
     bar = None
@@ -696,7 +697,8 @@ def train(
             task = bar.add_task("train", total=epochs) if bar is not None else None
             run = run_schedule(loop, epochs, every=every, until=until, record_every=every or 1,
                                record=record if writer else None,
-                               progress=(lambda done: bar.update(task, completed=done)) if bar else None)
+                               progress=(lambda done: bar.update(task, completed=done))  # type: ignore[arg-type]
+                               if bar else None)
     except KeyboardInterrupt:  # before the first update, or while the bar was being drawn
         run = run or Run.at_start(loop, epochs)
         run.stopped = "interrupted"
@@ -723,7 +725,7 @@ def train(
                 "output weights" if as_published else "gradient descent")
         batches = ""
         if net.extra:
-            size = len(loop.batches[0])
+            size = len(loop.batches[0]) if isinstance(loop, BatchLoop) else 1
             batches = (f" ({run.last.update // loop.updates_per_epoch:,} epochs of {len(net.samples)} samples, "
                        + ("full batch" if loop.updates_per_epoch == 1 else f"batches of {size}")
                        + f", gradients {'averaged' if net.batch == 'mean' else 'summed'})")
@@ -810,8 +812,21 @@ def _train_json(chosen, net, loop, run, checks, figures, until) -> dict:
     return data
 
 
+def _safe_streams() -> None:
+    """On a terminal that cannot show unicode, replace what it cannot show instead of crashing.
+    (The tutor's own output already falls back to ASCII; this covers help texts and the like.)"""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            "∂".encode(stream.encoding or "ascii")
+        except (UnicodeEncodeError, LookupError):
+            reconfigure = getattr(stream, "reconfigure", None)
+            if reconfigure is not None:
+                reconfigure(errors="replace")
+
+
 def run() -> None:
     """The console script."""
+    _safe_streams()
     if os.environ.get("BACKPROP_TUTOR_DEBUG"):
         app(prog_name="backprop-tutor")
         return

@@ -122,7 +122,9 @@ def bundled_names() -> list[str]:
 
 def load(name_or_path: str | None = None) -> Lesson:
     """A bundled lesson by name, or a lesson file by path; the post's example by default."""
-    name = name_or_path or DEFAULT_LESSON
+    name = DEFAULT_LESSON if name_or_path is None else name_or_path
+    if not name.strip():
+        raise UnknownLesson(name, bundled_names())
     candidate = bundled_dir() / f"{name}.toml"
     if "/" not in name and "\\" not in name and not name.endswith(".toml") and candidate.is_file():
         return load_file(candidate, name)
@@ -361,7 +363,8 @@ def parse(doc: dict[str, Any], source: str, name: str) -> Lesson:
 MAX_SAMPLES = 64
 
 
-def _samples(r: _Reader, data: dict[str, Any], n_in: int, n_out: int) -> list[tuple[tuple[float, ...], ...]]:
+def _samples(r: _Reader, data: dict[str, Any], n_in: int,
+             n_out: int) -> list[tuple[tuple[float, ...], tuple[float, ...]]]:
     """One sample (inputs = [0.05, 0.10]) or several (inputs = [[0, 0], [0, 1], …], targets likewise)."""
     inputs, targets = data["inputs"], data["targets"]
     if isinstance(inputs, list) and inputs and all(isinstance(v, list) for v in inputs):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -106,7 +106,7 @@ class SoftmaxSlopeKept(Rules):
 
 
 class NetAsSource(Rules):
-    def source(self, t: dict[str, float], sources: list[str], s: int) -> float:
+    def source(self, t: dict[str, float], sources: Sequence[str], s: int) -> float:
         x = sources[s]
         return t[x] if x.startswith("i") else t[f"net_{x}"]
 
@@ -114,7 +114,7 @@ class NetAsSource(Rules):
 class WrongSource(Rules):
     """The value of the neighbouring neuron of the same layer: out_h2 for w5, i2 for w1."""
 
-    def source(self, t: dict[str, float], sources: list[str], s: int) -> float:
+    def source(self, t: dict[str, float], sources: Sequence[str], s: int) -> float:
         return super().source(t, sources, (s + 1) % len(sources))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tutor.names import Layout
@@ -190,7 +190,7 @@ class Rules:
         With the cross-entropy loss this is out_o·Σ_k target_k − target_o: out_o − target_o."""
         return sum(g * out * ((k == o) - outs[o]) for k, (g, out) in enumerate(zip(slopes, outs)))
 
-    def source(self, t: dict[str, float], sources: list[str], s: int) -> float:
+    def source(self, t: dict[str, float], sources: Sequence[str], s: int) -> float:
         """∂net/∂w: the value that weight multiplies (the output of source neuron s)."""
         return t[out_name(sources[s])]
 

@@ -62,6 +62,12 @@ class Out:
 
     def say(self, text: str = "", style: str = "") -> None:
         text = self.fit(text)
+        if len(text) > self.width > 20:  # fold, keeping the indent: never cut by a narrow terminal
+            import textwrap
+
+            indent = text[:len(text) - len(text.lstrip())]
+            text = textwrap.fill(text.strip(), width=self.width - 1, initial_indent=indent,
+                                 subsequent_indent=indent + "  ", break_on_hyphens=False, break_long_words=True)
         if self.colour and style:
             codes = ";".join(_STYLES[s] for s in style.split())
             text = f"\x1b[{codes}m{text}\x1b[0m"
@@ -198,7 +204,13 @@ def derivation(console: Console, lesson: Lesson, derived, errata: list) -> None:
 
 
 def answer_key(session, fmt: str) -> None:
-    """Every quantity of a lesson with its formula and value: Markdown, CSV or JSON, on stdout."""
+    """Every quantity of a lesson with its formula and value: Markdown, CSV or JSON, on stdout
+    (in ASCII where the terminal cannot show unicode)."""
+    text = key_text(session, fmt)
+    print(text if can_encode(getattr(sys.stdout, "encoding", None), text) else to_ascii(text), end="")
+
+
+def key_text(session, fmt: str) -> str:
     from tutor.catalogue import SECTIONS, describe_formula, post_digits
 
     lesson, cat, trace = session.lesson, session.catalogue, session.trace
@@ -206,33 +218,33 @@ def answer_key(session, fmt: str) -> None:
     if fmt == "json":
         import json
 
-        print(json.dumps({"lesson": lesson.name, "title": lesson.title, "seed": lesson.seed,
-                          "quantities": [{"name": q.id, "symbol": q.symbol, "section": q.section, "formula": f,
-                                          "value": v, "shown": post_digits(v)} for q, f, v in rows]},
-                         ensure_ascii=False))
-        return
+        return json.dumps({"lesson": lesson.name, "title": lesson.title, "seed": lesson.seed,
+                           "quantities": [{"name": q.id, "symbol": q.symbol, "section": q.section, "formula": f,
+                                           "value": v, "shown": post_digits(v)} for q, f, v in rows]},
+                          ensure_ascii=False) + "\n"
     if fmt == "csv":
         import csv
+        import io
 
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["section", "name", "symbol", "formula", "value", "full_precision"])
         for q, f, v in rows:
             writer.writerow([q.section, q.id, q.symbol, f, post_digits(v), repr(v)])
-        return
-    print(f"# Answer key: {lesson.title}\n")
+        return buffer.getvalue()
+    out = [f"# Answer key: {lesson.title}\n"]
     if lesson.seed is not None:
-        print(f"Learners get these numbers with `backprop-tutor start --random --seed {lesson.seed}`.\n")
+        out.append(f"Learners get these numbers with `backprop-tutor start --random --seed {lesson.seed}`.\n")
     for section, heading in SECTIONS.items():
         part = [(q, f, v) for q, f, v in rows if q.section == section]
         if not part:
             continue
-        print(f"## {heading}\n")
-        print("| quantity | formula | value | full precision |")
-        print("|---|---|---|---|")
+        out += [f"## {heading}\n", "| quantity | formula | value | full precision |", "|---|---|---|---|"]
         for q, f, v in part:
             formula = f.replace("|", "\\|")
-            print(f"| {q.symbol} | {formula} | {post_digits(v)} | {v!r} |")
-        print()
+            out.append(f"| {q.symbol} | {formula} | {post_digits(v)} | {v!r} |")
+        out.append("")
+    return "\n".join(out) + "\n"
 
 
 def what_if(out: Out, changes: dict[str, tuple[float, float]], before: dict[str, float],

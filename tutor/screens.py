@@ -17,6 +17,7 @@ from tutor.render import Out, _fit, _say, check_result, print_lines, to_ascii, u
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from tutor.symbolic import Deriver
     from tutor.walk import Step, Walk
 
 BAR = 24
@@ -28,7 +29,7 @@ class Screen:
     def __init__(self, console: Console, out: Out, resume_command: str = "backprop-tutor start"):
         self.console, self.out = console, out
         self.resume_command = resume_command
-        self._deriver = None
+        self._deriver: Deriver | None = None
         self.unicode = unicode_ok(console)
 
     # helpers ----------------------------------------------------------------------------------

@@ -19,10 +19,11 @@ from __future__ import annotations
 import re
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import sympy as sp
+from sympy import Expr
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.pretty.pretty import PrettyPrinter
 from sympy.printing.pretty.pretty_symbology import pretty_use_unicode
@@ -32,9 +33,6 @@ from sympy.printing.str import StrPrinter
 from tutor import catalogue
 from tutor.catalogue import Quantity
 from tutor.network import Network, path_name, sample_key
-
-Expr = sp.Expr
-
 
 # ---------------------------------------------------------------------------------------------
 # Symbols that print the way the post writes them
@@ -97,7 +95,7 @@ class Partial(sp.Expr):
     def _pretty(self, printer: PrettyPrinter) -> prettyForm:
         d = "∂" if printer._use_unicode else "d"
         top, bottom = (prettyForm(*printer._print(a).left(d)) for a in self.args)
-        return top / bottom  # type: ignore[no-any-return]
+        return top / bottom
 
     def _latex(self, printer: LatexPrinter) -> str:
         top, bottom = (printer._print(a) for a in self.args)
@@ -477,7 +475,7 @@ class Deriver:
 
     def blocks(self, q: Quantity) -> list[Block]:
         qid = q.id
-        kinds = [
+        kinds: list[tuple[str, Callable[..., list[Block]]]] = [
             (r"net_(\w+?)\+?", self.net_input), (r"out_(\w+?)\+?", self.output),
             (r"E_(o\d+)\+?", self.output_error), (r"E_total\+?", self.total_error),
             (r"dE_total/dout_(\w+)", self.error_slope), (r"dout_(\w+)/dnet_\1", self.act_slope),

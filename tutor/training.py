@@ -57,7 +57,9 @@ class Loop:
         make = namespace["make"]
         self._step, self._forward = make(net.inputs, net.targets, self.eta)  # type: ignore[operator]
 
-    updates_per_epoch = 1
+    @property
+    def updates_per_epoch(self) -> int:
+        return 1
 
     def params(self, net: Network | None = None) -> list[float]:
         net = net or self.net
@@ -70,7 +72,7 @@ class Loop:
     def evaluate(self, p: list[float]) -> tuple[float, tuple[float, ...]]:
         """E_total and the outputs for these parameters."""
         try:
-            return self._forward(p)  # type: ignore[no-any-return]
+            return self._forward(p)
         except OverflowError:
             net = self.network(p)
             return _slow_forward(net, self.params(net))
@@ -129,7 +131,7 @@ class BatchLoop(Loop):
 
     def evaluate(self, p: list[float]) -> tuple[float, tuple[float, ...]]:
         try:
-            return self._forward(p)  # type: ignore[no-any-return]
+            return self._forward(p)
         except OverflowError:
             return _slow_batch_forward(self.network(p))
 
@@ -156,7 +158,8 @@ def slow_batch_updates(loop: BatchLoop, p: list[float], n: int, done: int = 0) -
 
 
 def _slow_batch_forward(net: Network) -> tuple[float, tuple[float, ...]]:
-    errors, outs = [], []
+    errors: list[float] = []
+    outs: list[float] = []
     for k in range(1, len(net.samples) + 1):
         error, out = _slow_forward(net.sample(k), [*net.weights.values(), *net.biases.values()])
         errors.append(error)
