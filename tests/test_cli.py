@@ -249,3 +249,16 @@ def test_verify_fails_loudly_when_the_engine_is_wrong(cli, monkeypatch):
     result = cli("verify")
     assert result.exit_code == 1
     assert "disagree on w3" in result.output
+
+
+def test_every_command_has_help_with_an_example(cli):
+    from tutor.cli import app
+
+    names = [c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands]
+    assert len(names) >= 12
+    for name in names:
+        result = cli(name, "--help")
+        assert result.exit_code == 0, name
+        assert "Example: backprop-tutor " + name in " ".join(result.output.split()), name
+    top = cli("--help")
+    assert top.exit_code == 0 and all(n in top.output for n in names)

@@ -1,3 +1,3 @@
 """backprop-tutor: learn backpropagation by doing it by hand."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
