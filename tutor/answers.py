@@ -101,6 +101,8 @@ def agrees(typed: Typed, true: Decimal) -> bool:
 
 def judge(typed: Typed, true_value: float, drift: float) -> str:
     """The verdict on a typed value: RIGHT, DRIFT, IMPRECISE or WRONG (see the module's policy)."""
+    if float(typed.value) == true_value:
+        return RIGHT  # the typed text is that very number (as the computer holds it)
     true = Decimal(true_value)
     if true == 0:
         return RIGHT if typed.value == 0 else WRONG
