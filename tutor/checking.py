@@ -5,15 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_UP, Decimal
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from tutor import answers, catalogue, mistakes, progress
+from tutor import answers, catalogue, progress
 from tutor.answers import Typed
 from tutor.catalogue import Quantity
 from tutor.errors import BadNumber
 from tutor.lesson import Erratum, Lesson
-from tutor.mistakes import Finding
 from tutor.network import run
 from tutor.progress import Progress
+
+if TYPE_CHECKING:
+    from tutor import mistakes
+    from tutor.mistakes import Finding
 
 SIGNIFICANT = 4  # the drift band: what rounding every intermediate to this many digits causes
 
@@ -70,12 +74,16 @@ class Session:
         if verdict == answers.WRONG and erratum is None:
             findings = self.diagnoser(learner, quantity.id).diagnose(quantity.id, typed)
             if learner is not None:
+                from tutor.mistakes import patterns as seen_twice
+
                 seen = [(m, q) for m, q in learner.mistakes] + [(f.id, quantity.id) for f in findings]
-                patterns = {m: qs for m, qs in mistakes.patterns(seen).items()
+                patterns = {m: qs for m, qs in seen_twice(seen).items()
                             if any(f.id == m for f in findings)}
         return CheckResult(self, quantity, typed, verdict, value, erratum, findings, patterns)
 
     def diagnoser(self, learner: Progress | None, qid: str) -> mistakes.Diagnoser:
+        from tutor.mistakes import Diagnoser  # only for a wrong answer: `check` starts without it
+
         known: set[str] = set()
         own: dict[str, float] = {}
         if learner is not None:
@@ -90,7 +98,7 @@ class Session:
                         continue
         key = (frozenset(known), frozenset(own.items()))
         if key not in self._diagnosers:  # the variants are computed once for what the learner has
-            self._diagnosers[key] = mistakes.Diagnoser(self.lesson.network, self.trace, self.catalogue,
+            self._diagnosers[key] = Diagnoser(self.lesson.network, self.trace, self.catalogue,
                                                        self.drift, known, own)
         return self._diagnosers[key]
 
@@ -147,6 +155,8 @@ class CheckResult:
             out["erratum"] = " ".join(self.erratum.why.split())
         if self.verdict == answers.WRONG:
             out["diagnosis"] = [f.as_dict() for f in self.findings]
-            out["patterns"] = [{"mistake": m, "steps": qs, "hint": mistakes.BY_ID[m].teach}
+            from tutor.mistakes import BY_ID
+
+            out["patterns"] = [{"mistake": m, "steps": qs, "hint": BY_ID[m].teach}
                                for m, qs in self.patterns.items()]
         return out
