@@ -639,7 +639,7 @@ def train(
 
     from tutor import report
     from tutor.network import output_labels
-    from tutor.training import BatchLoop, check_claims, make_loop, run_schedule
+    from tutor.training import BatchLoop, check_claims, make_loop, published_figures, run_schedule
 
     if not 1 <= epochs <= MAX_UPDATES:
         raise TutorError(f"--epochs must be a whole number from 1 to {MAX_UPDATES:,}, got {epochs}")
@@ -712,11 +712,11 @@ def train(
     full = run.stopped is None and run.last.update == epochs
     right_rule = not as_published and not update_biases and (lr is None or lr == chosen.network.learning_rate)
     checks = check_claims(chosen, trained) if full and right_rule else []
-    figures = _published_figures(chosen, trained) if as_published and full else []
+    figures = published_figures(chosen, trained) if as_published and full else []
     if json_out:
         import json
 
-        print(json.dumps(_train_json(chosen, net, loop, run, checks, figures, until), ensure_ascii=False))
+        print(json.dumps(report.train_json(chosen, net, loop, run, checks, figures, until), ensure_ascii=False))
     elif quiet:
         outs = ", ".join(f"{label} {v:.9g}" for (label, _), v in zip(output_labels(net), run.last.outputs))
         out.say(f"E_total {run.last.error:.9g} after {run.last.update:,} updates ({outs})")
@@ -759,57 +759,6 @@ def train(
             out.say(f"History written to {csv_file}.", "dim")
     if run.stopped == "interrupted":
         raise typer.Exit(130)
-
-
-def _published_figures(chosen, trained) -> list:
-    """Each of the original's figures beside the recipe that reproduces it."""
-    from decimal import Decimal
-
-    from tutor.answers import agrees, parse_number
-    from tutor.training import train as run_training
-
-    figures = []
-    for claim in chosen.claims:
-        if claim.updates != trained.updates:
-            continue
-        right = run_training(chosen.network, claim.updates)
-        printed = parse_number(claim.error)
-        figures.append((f"error after {claim.updates:,} updates", claim.error, right.previous_error,
-                        f"the right rule, measured one update short (after {claim.updates - 1:,})",
-                        agrees(printed, Decimal(right.previous_error))))
-        for o, text, value in zip(chosen.network.layout.neurons[-1], claim.outputs, trained.outputs):
-            figures.append((f"out_{o} after {claim.updates:,} updates", text, value, "the earlier rule",
-                            agrees(parse_number(text), Decimal(value))))
-    return figures
-
-
-def _train_json(chosen, net, loop, run, checks, figures, until) -> dict:
-    from tutor.network import output_labels
-
-    names = loop.names
-    data: dict[str, object] = {
-        "lesson": chosen.name, "updates": run.last.update, "requested": run.total, "learning_rate": loop.eta,
-        "rule": "as-published" if loop.through_updated else "right", "biases_trained": net.train_biases,
-        "initial_error": run.first.error, "error": run.last.error,
-        "outputs": dict(zip((label for label, _ in output_labels(net)), run.last.outputs)),
-        "targets": dict(zip((label.replace("out_", "target_") for label, _ in output_labels(net)),
-                            (t for _, t in output_labels(net)))),
-        "checkpoints": [{"update": p.update, "error": p.error, "outputs": list(p.outputs)} for p in run.rows],
-        "parameters": {n: {"before": b, "after": a} for n, b, a in zip(names, loop.params(), run.last.params)},
-        "stopped": run.stopped,
-    }
-    if until is not None:
-        data["until"] = {"below": until, "reached": run.stopped == "until",
-                         "update": run.last.update if run.stopped == "until" else None}
-    if checks:
-        data["claims"] = [{"updates": c.claim.updates, "printed_error": c.claim.error,
-                           "printed_outputs": list(c.claim.outputs), "error_right": c.error_right,
-                           "error_one_update_short": c.error_one_short, "outputs_right": c.outputs_right,
-                           "outputs_from_the_earlier_rule": c.published_outputs} for c in checks]
-    if figures:
-        data["as_published"] = [{"figure": f[0], "printed": f[1], "reproduced": f[2], "how": f[3], "agrees": f[4]}
-                                for f in figures]
-    return data
 
 
 def _safe_streams() -> None:

@@ -97,3 +97,33 @@ def as_published(out: Out, lesson: Lesson, figures: list[tuple[str, str, float, 
     for label, printed, value, how, same in figures:
         mark = "✓" if same else "✗"
         out.paragraph(f"{label}: the original prints {printed}; {how} gives {_e(value)}.", f"  {mark} ", "    ")
+
+
+def train_json(chosen: Lesson, net, loop, run, checks: list, figures: list, until: float | None) -> dict:
+    """`train --json`: one object with the run, its checkpoints, the parameters and the claims checked."""
+    from tutor.network import output_labels
+
+    names = loop.names
+    data: dict[str, object] = {
+        "lesson": chosen.name, "updates": run.last.update, "requested": run.total, "learning_rate": loop.eta,
+        "rule": "as-published" if loop.through_updated else "right", "biases_trained": net.train_biases,
+        "initial_error": run.first.error, "error": run.last.error,
+        "outputs": dict(zip((label for label, _ in output_labels(net)), run.last.outputs)),
+        "targets": dict(zip((label.replace("out_", "target_") for label, _ in output_labels(net)),
+                            (t for _, t in output_labels(net)))),
+        "checkpoints": [{"update": p.update, "error": p.error, "outputs": list(p.outputs)} for p in run.rows],
+        "parameters": {n: {"before": b, "after": a} for n, b, a in zip(names, loop.params(), run.last.params)},
+        "stopped": run.stopped,
+    }
+    if until is not None:
+        data["until"] = {"below": until, "reached": run.stopped == "until",
+                         "update": run.last.update if run.stopped == "until" else None}
+    if checks:
+        data["claims"] = [{"updates": c.claim.updates, "printed_error": c.claim.error,
+                           "printed_outputs": list(c.claim.outputs), "error_right": c.error_right,
+                           "error_one_update_short": c.error_one_short, "outputs_right": c.outputs_right,
+                           "outputs_from_the_earlier_rule": c.published_outputs} for c in checks]
+    if figures:
+        data["as_published"] = [{"figure": f[0], "printed": f[1], "reproduced": f[2], "how": f[3], "agrees": f[4]}
+                                for f in figures]
+    return data
