@@ -199,3 +199,14 @@ def test_what_if_and_the_diagram_with_several_samples(cli):
     assert "What if i1@2 = 1 (was 0)?" in out and "out_o1@2" in out
     walk = cli("start", "--lesson", "xor", input="d\nq\n").output
     assert "4 samples; the values shown are those of sample 1." in walk and "target 0" in walk
+
+
+def test_a_certain_wrong_softmax_answer_is_an_error_not_a_crash(cli, write_lesson):
+    from tutor.lesson import bundled_dir
+
+    source = (bundled_dir() / "softmax-ce.toml").read_text()
+    path = write_lesson(source.replace("0.40, 0.45, 0.50, 0.55", "900, 900, -900, -900"))
+    result = cli("check", "w5", "0.3", "--lesson", path)
+    assert result.exit_code == 2 and "E_o2 is not a finite number" in result.stderr
+    what_if = cli("what-if", "--lesson", "softmax-ce", "w7=-2000", "w8=-2000")
+    assert what_if.exit_code == 2 and "no longer a finite number" in what_if.stderr

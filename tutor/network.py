@@ -56,6 +56,13 @@ ACTIVATIONS: dict[str, Activation] = {
 }
 
 
+def nlog(t: float, o: float) -> float:
+    """−t·ln(o), the cross-entropy of one output: 0 when the target is 0, infinite when o is 0."""
+    if not t:
+        return 0.0
+    return -t * math.log(o) if o > 0 else math.inf
+
+
 def softmax(nets: list[float]) -> list[float]:
     """e^net_o / Σ_k e^net_k, computed without overflow (shifted by the largest net input)."""
     top = max(nets)
@@ -80,9 +87,8 @@ class Loss:
 LOSSES: dict[str, Loss] = {
     l.name: l
     for l in (
-        Loss("cross-entropy", lambda t, o: -t * math.log(o) if t else 0.0, lambda t, o: -t / o,
-             "−{target}·ln({out})", "−{target}/{out}", "(-{target} * log({out}) if {target} else 0.0)",
-             "-{target} / {out}"),
+        Loss("cross-entropy", lambda t, o: nlog(t, o), lambda t, o: -t / o if o else (-math.inf if t else 0.0),
+             "−{target}·ln({out})", "−{target}/{out}", "nlog({target}, {out})", "-{target} / {out}"),
         Loss("half-squared-error", lambda t, o: 0.5 * (t - o) * (t - o), lambda t, o: -(t - o),
              "½({target} − {out})²", "−({target} − {out})", "0.5 * ({target} - {out}) * ({target} - {out})",
              "-({target} - {out})"),

@@ -24,7 +24,7 @@ from decimal import Decimal
 from tutor.answers import agrees, parse_number
 from tutor.errors import TutorError
 from tutor.lesson import Claim, Lesson
-from tutor.network import ACTIVATIONS, LOSSES, Network, softmax
+from tutor.network import ACTIVATIONS, LOSSES, Network, nlog, softmax
 
 MAX_CHUNK = 20_000  # updates between two looks at the state (progress bar, Ctrl-C, --until)
 
@@ -52,7 +52,7 @@ class Loop:
         self.through_updated = through_updated
         self.names = net.layout.weight_names() + net.layout.bias_names()
         self.source = loop_source(net, through_updated)
-        namespace: dict[str, object] = {"exp": math.exp, "tanh": math.tanh, "log": math.log}
+        namespace: dict[str, object] = {"exp": math.exp, "tanh": math.tanh, "log": math.log, "nlog": nlog}
         exec(compile(self.source, "<tutor.training loop>", "exec"), namespace)
         make = namespace["make"]
         self._step, self._forward = make(net.inputs, net.targets, self.eta)  # type: ignore[operator]
@@ -107,7 +107,7 @@ class BatchLoop(Loop):
         size = n if batch_size is None else min(batch_size, n)
         self.batches = [list(range(k, min(k + size, n))) for k in range(0, n, size)]
         self.source = batch_source(net)
-        namespace: dict[str, object] = {"exp": math.exp, "tanh": math.tanh, "log": math.log}
+        namespace: dict[str, object] = {"exp": math.exp, "tanh": math.tanh, "log": math.log, "nlog": nlog}
         exec(compile(self.source, "<tutor.training batch loop>", "exec"), namespace)
         rows = [tuple(x) + tuple(y) for x, y in net.samples]
         scales = [1 / len(b) if net.batch == "mean" else 1.0 for b in self.batches]
