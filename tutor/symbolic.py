@@ -393,6 +393,7 @@ class Deriver:
             if j in net.layout.neurons[-1]:
                 self.values[Partial(sp.Symbol(f"E_{j}"), sp.Symbol(f"net_{j}"))] = delta
         self.factors: list[tuple[str, Expr]] = []
+        self.samples: dict[int, Deriver] = {}  # several samples: one deriver per sample, made when asked
 
     # helpers -------------------------------------------------------------------------------
 
@@ -441,7 +442,7 @@ class Deriver:
     def sample_deriver(self, k: int) -> Deriver:
         from tutor.catalogue import build
 
-        cache = self.__dict__.setdefault("_samples", {})
+        cache = self.samples
         if k not in cache:
             sub = self.net.sample(k)
             trace = {}
