@@ -27,12 +27,12 @@ app()
 
 
 def tutor_command(*args: str) -> list[str]:
-    """The installed console script beside this Python, or `python -m tutor`."""
+    """The installed console script beside this Python, or `python -m backprop_tutor`."""
     script = Path(sys.executable).with_name("backprop-tutor")
     if script.exists():
         return [str(script), *args]
     found = shutil.which("backprop-tutor")
-    return [found, *args] if found else [sys.executable, "-m", "tutor", *args]
+    return [found, *args] if found else [sys.executable, "-m", "backprop_tutor", *args]
 
 
 def baseline_script(source: str = BASELINE_TYPER) -> list[str]:

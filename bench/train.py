@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from _paired import baseline_script, compare, tutor_command
 
-from tutor.lesson import load
-from tutor.training import Loop
+from backprop_tutor.lesson import load
+from backprop_tutor.training import Loop
 
 NET = load().network
 X, Y, ETA = NET.inputs, NET.targets, NET.learning_rate

@@ -2,7 +2,7 @@
 import pytest
 from typer.testing import CliRunner
 
-from tutor.cli import app
+from backprop_tutor.cli import app
 
 
 @pytest.fixture(autouse=True)

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from tutor.answers import DRIFT, IMPRECISE, RIGHT, WRONG, judge, parse_number
-from tutor.errors import BadNumber
+from backprop_tutor.answers import DRIFT, IMPRECISE, RIGHT, WRONG, judge, parse_number
+from backprop_tutor.errors import BadNumber
 
 
 @pytest.mark.parametrize(("text", "value"), [

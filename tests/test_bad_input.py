@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from tutor.lesson import bundled_dir
+from backprop_tutor.lesson import bundled_dir
 
 LONG = "1" * 10_000
 CATALOGUE = [
@@ -94,7 +94,7 @@ def test_binary_huge_or_deeply_nested_lesson_files(cli, tmp_path, content):
 
 def test_a_read_only_progress_folder_loses_nothing(cli, tmp_path, monkeypatch):
     """Saving fails (as in a read-only folder): the lesson goes on, and says so once."""
-    from tutor import progress
+    from backprop_tutor import progress
 
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
@@ -107,7 +107,7 @@ def test_a_read_only_progress_folder_loses_nothing(cli, tmp_path, monkeypatch):
 
 
 def test_a_full_disk_while_checking_keeps_the_verdict(cli, monkeypatch):
-    from tutor import progress
+    from backprop_tutor import progress
 
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device")

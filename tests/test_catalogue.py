@@ -3,10 +3,10 @@
 import pytest
 from test_engine import SHAPES, random_network
 
-from tutor.catalogue import Resolver, build, describe_formula
-from tutor.errors import GivenQuantity, UnknownQuantity
-from tutor.lesson import load
-from tutor.network import run
+from backprop_tutor.catalogue import Resolver, build, describe_formula
+from backprop_tutor.errors import GivenQuantity, UnknownQuantity
+from backprop_tutor.lesson import load
+from backprop_tutor.network import run
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tutor import __version__
+from backprop_tutor import __version__
 
 
 def test_right_answer_shows_value_and_formula(cli):
@@ -143,7 +143,7 @@ def test_train_a_short_run(cli):
 
 
 def run_module(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "tutor", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "backprop_tutor", *args], capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=60)
 
 
@@ -159,7 +159,7 @@ def test_python_dash_m_tutor_works_and_exit_codes_hold():
 def test_check_and_train_never_import_sympy():
     script = (
         "import sys\n"
-        "from tutor.cli import app\n"
+        "from backprop_tutor.cli import app\n"
         "for args in (['check', 'w5', '0.3589'], ['check', 'w5', '0.3', '--json'], ['train', '-n', '10']):\n"
         "    try:\n"
         "        app(args, prog_name='backprop-tutor')\n"
@@ -181,7 +181,7 @@ def test_plain_output_when_piped_and_ascii_when_the_terminal_cannot_show_unicode
 
 
 def test_a_diverging_run_stops_with_one_line_and_no_traceback(cli, write_lesson, tmp_path):
-    source = (__import__("tutor.lesson", fromlist=["bundled_dir"]).bundled_dir() / "post.toml").read_text()
+    source = (__import__("backprop_tutor.lesson", fromlist=["bundled_dir"]).bundled_dir() / "post.toml").read_text()
     path = write_lesson(source.replace('activation = "logistic"', 'activation = "identity"'))
     result = cli("train", "--lesson", path, "--lr", "50", "--epochs", "10000")
     assert result.exit_code == 1, result.output
@@ -226,7 +226,7 @@ def test_verify_agrees_and_exits_0(cli):
 
 
 def test_verify_a_lesson_with_trained_biases_and_relu(cli, write_lesson):
-    source = (__import__("tutor.lesson", fromlist=["bundled_dir"]).bundled_dir() / "post.toml").read_text()
+    source = (__import__("backprop_tutor.lesson", fromlist=["bundled_dir"]).bundled_dir() / "post.toml").read_text()
     assert 'activation = "logistic"' in source and "train_biases = false" in source
     path = write_lesson(source.replace('activation = "logistic"', 'activation = "relu"')
                         .replace("train_biases = false", "train_biases = true"))
@@ -236,7 +236,7 @@ def test_verify_a_lesson_with_trained_biases_and_relu(cli, write_lesson):
 
 
 def test_verify_fails_loudly_when_the_engine_is_wrong(cli, monkeypatch):
-    from tutor import network
+    from backprop_tutor import network
 
     real = network.run
 
@@ -252,7 +252,7 @@ def test_verify_fails_loudly_when_the_engine_is_wrong(cli, monkeypatch):
 
 
 def test_every_command_has_help_with_an_example(cli):
-    from tutor.cli import app
+    from backprop_tutor.cli import app
 
     names = [c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands]
     assert len(names) >= 12

@@ -6,10 +6,10 @@ import random
 
 import pytest
 
-from tutor.lesson import load
-from tutor.names import Layout
-from tutor.network import Network, run
-from tutor.training import train
+from backprop_tutor.lesson import load
+from backprop_tutor.names import Layout
+from backprop_tutor.network import Network, run
+from backprop_tutor.training import train
 
 SHAPES = [(2, 2, 2), (3, 4, 2), (2, 3, 3, 1), (1, 1), (2, 3, 2, 2, 1)]
 ACT = {
@@ -155,7 +155,7 @@ def test_ten_thousand_updates_and_the_posts_figures():
 
 
 def test_the_logistic_function_does_not_overflow():
-    from tutor.network import ACTIVATIONS
+    from backprop_tutor.network import ACTIVATIONS
 
     f = ACTIVATIONS["logistic"].f
     assert f(-1000) == 0.0 and f(1000) == 1.0 and f(0) == 0.5

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tutor.lesson import bundled_dir, load, randomized
+from backprop_tutor.lesson import bundled_dir, load, randomized
 
 
 def test_the_same_seed_gives_the_same_numbers_and_another_seed_others():

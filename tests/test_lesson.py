@@ -2,7 +2,7 @@
 
 import pytest
 
-from tutor.lesson import bundled_dir, bundled_names, load
+from backprop_tutor.lesson import bundled_dir, bundled_names, load
 
 GOOD = """
 title = "A test lesson"
@@ -113,7 +113,7 @@ def test_an_unknown_lesson_lists_the_bundled_ones(cli):
 
 
 def test_an_installed_package_reads_the_lessons_it_carries():
-    import tutor
+    import backprop_tutor as tutor
 
     package = bundled_dir().parent
     if "site-packages" in tutor.__file__:  # a real install, as CI makes it

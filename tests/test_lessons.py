@@ -4,10 +4,10 @@ quantity has a derivation, and the walk can be done to the end."""
 import pytest
 from test_engine import finite_difference
 
-from tutor import symbolic
-from tutor.checking import Session
-from tutor.lesson import bundled_names, load
-from tutor.walk import steps
+from backprop_tutor import symbolic
+from backprop_tutor.checking import Session
+from backprop_tutor.lesson import bundled_names, load
+from backprop_tutor.walk import steps
 
 LESSONS = bundled_names()
 
@@ -80,8 +80,8 @@ def test_cross_entropy_delta_is_out_minus_target_symbolically():
 
 
 def test_cross_entropy_training_and_the_slip_of_keeping_the_softmax_slope():
-    from tutor.mistakes import Diagnoser
-    from tutor.training import Loop, slow_updates, train
+    from backprop_tutor.mistakes import Diagnoser
+    from backprop_tutor.training import Loop, slow_updates, train
 
     lesson = load("softmax-ce")
     loop = Loop(lesson.network)
@@ -104,7 +104,7 @@ def test_cross_entropy_training_and_the_slip_of_keeping_the_softmax_slope():
     (lambda s: s.replace("targets = [0.0, 1.0]", "targets = [0.5, 0.7]"), "adding up to 1"),
 ])
 def test_softmax_and_cross_entropy_go_together(cli, write_lesson, change, words):
-    from tutor.lesson import bundled_dir
+    from backprop_tutor.lesson import bundled_dir
 
     path = write_lesson(change((bundled_dir() / "softmax-ce.toml").read_text()))
     result = cli("check", "w5", "0.3", "--lesson", path)
@@ -112,7 +112,7 @@ def test_softmax_and_cross_entropy_go_together(cli, write_lesson, change, words)
 
 
 def test_xor_reaches_a_small_error_with_the_documented_settings(cli):
-    from tutor.training import train
+    from backprop_tutor.training import train
 
     xor = load("xor").network
     assert len(xor.samples) == 4 and xor.batch == "sum"
@@ -147,8 +147,8 @@ def test_the_compiled_batch_loop_is_the_engine_sample_by_sample(shape, batch, si
 
     from test_engine import random_network
 
-    from tutor.network import run
-    from tutor.training import BatchLoop, slow_batch_updates
+    from backprop_tutor.network import run
+    from backprop_tutor.training import BatchLoop, slow_batch_updates
 
     rng = random.Random(len(shape))
     net = random_network(shape, 4, activations=("logistic",) * (len(shape) - 1))
@@ -177,7 +177,7 @@ def test_the_compiled_batch_loop_is_the_engine_sample_by_sample(shape, batch, si
     ('batch = "sum"', 'batch = "median"', "data.batch"),
 ])
 def test_malformed_samples(cli, write_lesson, old, new, words):
-    from tutor.lesson import bundled_dir
+    from backprop_tutor.lesson import bundled_dir
 
     source = (bundled_dir() / "xor.toml").read_text()
     assert old in source
@@ -202,7 +202,7 @@ def test_what_if_and_the_diagram_with_several_samples(cli):
 
 
 def test_a_certain_wrong_softmax_answer_is_an_error_not_a_crash(cli, write_lesson):
-    from tutor.lesson import bundled_dir
+    from backprop_tutor.lesson import bundled_dir
 
     source = (bundled_dir() / "softmax-ce.toml").read_text()
     path = write_lesson(source.replace("0.40, 0.45, 0.50, 0.55", "900, 900, -900, -900"))

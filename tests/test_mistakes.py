@@ -7,12 +7,12 @@ import random
 
 import pytest
 
-from tutor import answers, progress
-from tutor.checking import Session
-from tutor.lesson import Lesson, load
-from tutor.mistakes import MISTAKES, Diagnoser
-from tutor.names import Layout
-from tutor.network import Network
+from backprop_tutor import answers, progress
+from backprop_tutor.checking import Session
+from backprop_tutor.lesson import Lesson, load
+from backprop_tutor.mistakes import MISTAKES, Diagnoser
+from backprop_tutor.names import Layout
+from backprop_tutor.network import Network
 
 
 def sigma(x):

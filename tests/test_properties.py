@@ -8,13 +8,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_engine import SHAPES, random_network
 
-from tutor import answers
-from tutor.catalogue import Resolver, build
-from tutor.checking import Session
-from tutor.errors import TutorError
-from tutor.lesson import bundled_dir, load, parse
-from tutor.network import run
-from tutor.progress import Store
+from backprop_tutor import answers
+from backprop_tutor.catalogue import Resolver, build
+from backprop_tutor.checking import Session
+from backprop_tutor.errors import TutorError
+from backprop_tutor.lesson import bundled_dir, load, parse
+from backprop_tutor.network import run
+from backprop_tutor.progress import Store
 
 POST = Session(load())
 RESOLVER = Resolver(build(load().network))

@@ -9,11 +9,11 @@ import sympy as sp
 from rich.console import Console
 from test_engine import SHAPES, finite_difference, random_network
 
-from tutor import render, symbolic
-from tutor.catalogue import build
-from tutor.checking import Session
-from tutor.lesson import load
-from tutor.network import run
+from backprop_tutor import render, symbolic
+from backprop_tutor.catalogue import build
+from backprop_tutor.checking import Session
+from backprop_tutor.lesson import load
+from backprop_tutor.network import run
 
 NETWORKS = [pytest.param(random_network(shape, seed, bias_mode=mode, train_biases=trained, activations=acts),
                          id=f"{'-'.join(map(str, shape))}-{mode}-{'trained' if trained else 'fixed'}-{seed}")

@@ -12,7 +12,7 @@ import pytest
 def run_in_terminal(*args, env=None):
     environment = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     environment.update({"TERM": "xterm-256color", **(env or {})})
-    child = pexpect.spawn(sys.executable, ["-m", "tutor", *args], env=environment, dimensions=(24, 100),
+    child = pexpect.spawn(sys.executable, ["-m", "backprop_tutor", *args], env=environment, dimensions=(24, 100),
                           encoding="utf-8", timeout=30)
     child.expect(pexpect.EOF)
     child.close()
@@ -39,9 +39,9 @@ def test_bad_input_in_a_terminal_is_one_line():
 
 
 def installed_command():
-    """The installed console script (the README's install), or `python -m tutor` from a checkout."""
+    """The installed console script (the README's install), or `python -m backprop_tutor` from a checkout."""
     script = Path(sys.executable).with_name("backprop-tutor")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "tutor"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "backprop_tutor"]
 
 
 def start_in_terminal(home, *args):

@@ -12,9 +12,9 @@ import pexpect
 import pytest
 from test_engine import SHAPES, random_network
 
-from tutor.lesson import bundled_dir, load
-from tutor.network import run
-from tutor.training import Loop, loop_source, slow_updates, train
+from backprop_tutor.lesson import bundled_dir, load
+from backprop_tutor.network import run
+from backprop_tutor.training import Loop, loop_source, slow_updates, train
 
 CASES = [pytest.param(shape, seed, numbering, bias_mode, trained, acts, through,
                       id=f"{'-'.join(map(str, shape))}-{numbering}-{bias_mode}-{trained}-{through}")
@@ -158,7 +158,7 @@ def test_as_published_needs_published_figures(cli, write_lesson):
 
 def installed():
     script = Path(sys.executable).with_name("backprop-tutor")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "tutor"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "backprop_tutor"]
 
 
 def test_ctrl_c_stops_cleanly_and_shows_the_state_reached(tmp_path):
@@ -179,7 +179,7 @@ def test_ctrl_c_stops_cleanly_and_shows_the_state_reached(tmp_path):
 
 
 def test_an_interrupt_before_the_first_update_still_shows_the_state(cli, monkeypatch):
-    from tutor import training
+    from backprop_tutor import training
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -192,7 +192,7 @@ def test_an_interrupt_before_the_first_update_still_shows_the_state(cli, monkeyp
 
 
 def test_run_schedule_keeps_the_last_state_on_interrupt():
-    from tutor.training import run_schedule
+    from backprop_tutor.training import run_schedule
 
     seen = []
 

@@ -12,10 +12,10 @@ import re
 import pytest
 from rich.console import Console
 
-from tutor import diagram, progress
-from tutor.checking import Session
-from tutor.lesson import bundled_dir, load
-from tutor.walk import steps
+from backprop_tutor import diagram, progress
+from backprop_tutor.checking import Session
+from backprop_tutor.lesson import bundled_dir, load
+from backprop_tutor.walk import steps
 
 
 @pytest.fixture(scope="module")
@@ -294,10 +294,10 @@ You have: ∂E_total/∂out_o1 = 0.74136507, ∂out_o1/∂net_o1 = 0.186815602, 
 
 
 def test_a_step_screen(post, asked):
-    from tutor.progress import Progress, Record, Store
-    from tutor.render import Out
-    from tutor.screens import Screen
-    from tutor.walk import Walk
+    from backprop_tutor.progress import Progress, Record, Store
+    from backprop_tutor.render import Out
+    from backprop_tutor.screens import Screen
+    from backprop_tutor.walk import Walk
 
     state = Progress("post")
     for qid in asked[:asked.index("dE_total/dw5")]:

@@ -8,7 +8,7 @@ weight feeds which neuron.  Values not computed yet show as ``?``.
 
 from __future__ import annotations
 
-from tutor.network import Network
+from backprop_tutor.network import Network
 
 NUMBERING = {
     "by-receiver": "weights numbered by the neuron they feed: {first} feed {neuron}",

@@ -7,17 +7,17 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_UP, Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from tutor import answers, catalogue, progress
-from tutor.answers import Typed
-from tutor.catalogue import Quantity
-from tutor.errors import BadNumber
-from tutor.lesson import Erratum, Lesson
-from tutor.network import run
-from tutor.progress import Progress
+from backprop_tutor import answers, catalogue, progress
+from backprop_tutor.answers import Typed
+from backprop_tutor.catalogue import Quantity
+from backprop_tutor.errors import BadNumber
+from backprop_tutor.lesson import Erratum, Lesson
+from backprop_tutor.network import run
+from backprop_tutor.progress import Progress
 
 if TYPE_CHECKING:
-    from tutor import mistakes
-    from tutor.mistakes import Finding
+    from backprop_tutor import mistakes
+    from backprop_tutor.mistakes import Finding
 
 SIGNIFICANT = 4  # the drift band: what rounding every intermediate to this many digits causes
 
@@ -74,7 +74,7 @@ class Session:
         if verdict == answers.WRONG and erratum is None:
             findings = self.diagnoser(learner, quantity.id).diagnose(quantity.id, typed)
             if learner is not None:
-                from tutor.mistakes import patterns as seen_twice
+                from backprop_tutor.mistakes import patterns as seen_twice
 
                 seen = [(m, q) for m, q in learner.mistakes] + [(f.id, quantity.id) for f in findings]
                 patterns = {m: qs for m, qs in seen_twice(seen).items()
@@ -82,7 +82,7 @@ class Session:
         return CheckResult(self, quantity, typed, verdict, value, erratum, findings, patterns)
 
     def diagnoser(self, learner: Progress | None, qid: str) -> mistakes.Diagnoser:
-        from tutor.mistakes import Diagnoser  # only for a wrong answer: `check` starts without it
+        from backprop_tutor.mistakes import Diagnoser  # only for a wrong answer: `check` starts without it
 
         known: set[str] = set()
         own: dict[str, float] = {}
@@ -155,7 +155,7 @@ class CheckResult:
             out["erratum"] = " ".join(self.erratum.why.split())
         if self.verdict == answers.WRONG:
             out["diagnosis"] = [f.as_dict() for f in self.findings]
-            from tutor.mistakes import BY_ID
+            from backprop_tutor.mistakes import BY_ID
 
             out["patterns"] = [{"mistake": m, "steps": qs, "hint": BY_ID[m].teach}
                                for m, qs in self.patterns.items()]

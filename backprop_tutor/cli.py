@@ -17,8 +17,8 @@ from typing import Annotated, Any, TypeVar
 import typer
 from typer.core import TyperGroup
 
-from tutor import __version__
-from tutor.errors import BAD_INPUT, TutorError
+from backprop_tutor import __version__
+from backprop_tutor.errors import BAD_INPUT, TutorError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,7 +28,7 @@ class TutorGroup(TyperGroup):
 
     def main(self, args: Any = None, prog_name: str | None = None,  # type: ignore[override]
              complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
-        from tutor.render import error_line
+        from backprop_tutor.render import error_line
 
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
@@ -50,7 +50,7 @@ def handled(command: F) -> F:
     """Turn the domain's errors into one line on stderr and their exit code."""
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from tutor.render import error_line
+        from backprop_tutor.render import error_line
 
         try:
             return command(*args, **kwargs)
@@ -95,19 +95,19 @@ def _no_color(ctx: typer.Context) -> bool:
 
 
 def _console(ctx: typer.Context):  # Rich is imported only by the commands that draw tables
-    from tutor.render import make_console
+    from backprop_tutor.render import make_console
 
     return make_console(no_color=_no_color(ctx))
 
 
 def _out(ctx: typer.Context):
-    from tutor.render import Out
+    from backprop_tutor.render import Out
 
     return Out(no_color=_no_color(ctx))
 
 
 def _complete_name(ctx: typer.Context, incomplete: str) -> list[str]:
-    from tutor import catalogue, lesson
+    from backprop_tutor import catalogue, lesson
 
     try:
         cat = catalogue.build(lesson.load((ctx.params or {}).get("lesson")).network)
@@ -118,7 +118,7 @@ def _complete_name(ctx: typer.Context, incomplete: str) -> list[str]:
 
 
 def _complete_lesson(incomplete: str) -> list[str]:
-    from tutor.lesson import bundled_names
+    from backprop_tutor.lesson import bundled_names
 
     return [n for n in bundled_names() if n.startswith(incomplete)]
 
@@ -136,7 +136,7 @@ SeedOption = Annotated[int | None, typer.Option("--seed", metavar="N", min=0,
 
 def _lesson(lesson: str | None, random: bool = False, seed: int | None = None, need_seed: bool = False):
     """The lesson asked for, with fresh numbers for --random/--seed (a new seed is chosen and shown)."""
-    from tutor.lesson import load, randomized
+    from backprop_tutor.lesson import load, randomized
 
     chosen = load(lesson)
     if not random and seed is None:
@@ -190,7 +190,7 @@ def check(
     seed: SeedOption = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object for a grader.")] = False,
 ) -> None:
-    from tutor.checking import Session
+    from backprop_tutor.checking import Session
 
     session = Session(_lesson(lesson, random, seed, need_seed=True))
     store = _store(session.lesson)
@@ -202,7 +202,7 @@ def check(
 
         print(json.dumps(result.as_dict(), ensure_ascii=False))
     else:
-        from tutor.render import check_result
+        from backprop_tutor.render import check_result
 
         check_result(_out(ctx), result)
     raise typer.Exit(result.exit_code)
@@ -210,8 +210,8 @@ def check(
 
 def _remember_check(store, state, result) -> None:
     """A value confirmed with `check` counts as done in the walk; a wrong one is kept for diagnosis."""
-    from tutor import answers
-    from tutor.progress import CHECKED, Record
+    from backprop_tutor import answers
+    from backprop_tutor.progress import CHECKED, Record
 
     qid = result.quantity.id
     if result.accepted:
@@ -235,9 +235,9 @@ def quantities(ctx: typer.Context, lesson: LessonOption = None) -> None:
 
     Example: backprop-tutor quantities --lesson post
     """
-    from tutor.catalogue import build
-    from tutor.lesson import load
-    from tutor.render import quantities_table
+    from backprop_tutor.catalogue import build
+    from backprop_tutor.lesson import load
+    from backprop_tutor.render import quantities_table
 
     chosen = load(lesson)
     quantities_table(_console(ctx), chosen, build(chosen.network))
@@ -250,10 +250,10 @@ def lessons(ctx: typer.Context) -> None:
 
     Example: backprop-tutor lessons
     """
-    from tutor.checking import Session
-    from tutor.lesson import bundled_names, load
-    from tutor.render import lessons_table
-    from tutor.walk import steps
+    from backprop_tutor.checking import Session
+    from backprop_tutor.lesson import bundled_names, load
+    from backprop_tutor.render import lessons_table
+    from backprop_tutor.walk import steps
 
     rows = []
     for name in bundled_names():
@@ -284,9 +284,9 @@ def explain(
 
     Example: backprop-tutor explain dE/dw1
     """
-    from tutor import symbolic
-    from tutor.checking import Session
-    from tutor.errors import GivenQuantity
+    from backprop_tutor import symbolic
+    from backprop_tutor.checking import Session
+    from backprop_tutor.errors import GivenQuantity
 
     session = Session(_lesson(lesson, random, seed, need_seed=True))
     try:
@@ -297,7 +297,7 @@ def explain(
     if latex:
         print(symbolic.latex(derivation))
         return
-    from tutor.render import derivation as show
+    from backprop_tutor.render import derivation as show
 
     errata = session.errata_for(qid) if not derivation.quantity.given else []
     show(_console(ctx), session.lesson, derivation, errata)
@@ -316,10 +316,10 @@ def verify(ctx: typer.Context, lesson: LessonOption = None) -> None:
 
     Example: backprop-tutor verify --lesson post
     """
-    from tutor import symbolic
-    from tutor.lesson import load
-    from tutor.network import run as run_engine
-    from tutor.render import verification
+    from backprop_tutor import symbolic
+    from backprop_tutor.lesson import load
+    from backprop_tutor.network import run as run_engine
+    from backprop_tutor.render import verification
 
     chosen = load(lesson)
     rows = symbolic.verify(chosen.network, run_engine(chosen.network))
@@ -339,13 +339,13 @@ def what_if(
 
     Example: backprop-tutor what-if w5=0.5 b1=0
     """
-    from tutor.catalogue import normalize
-    from tutor.checking import Session
-    from tutor.errors import GivenQuantity, UnknownQuantity
-    from tutor.lesson import load
-    from tutor.network import output_labels
-    from tutor.network import run as run_engine
-    from tutor.render import what_if as show
+    from backprop_tutor.catalogue import normalize
+    from backprop_tutor.checking import Session
+    from backprop_tutor.errors import GivenQuantity, UnknownQuantity
+    from backprop_tutor.lesson import load
+    from backprop_tutor.network import output_labels
+    from backprop_tutor.network import run as run_engine
+    from backprop_tutor.render import what_if as show
 
     session = Session(load(lesson))
     given = {q for q, item in session.catalogue.items() if item.given}
@@ -402,11 +402,11 @@ def lesson_check(
     """
     from pathlib import Path
 
-    from tutor import symbolic
-    from tutor.checking import Session
-    from tutor.lesson import load_file
-    from tutor.mistakes import MISTAKES, Diagnoser
-    from tutor.walk import steps
+    from backprop_tutor import symbolic
+    from backprop_tutor.checking import Session
+    from backprop_tutor.lesson import load_file
+    from backprop_tutor.mistakes import MISTAKES, Diagnoser
+    from backprop_tutor.walk import steps
 
     file = Path(path)
     if not file.is_file():
@@ -449,7 +449,7 @@ def lesson_check(
 
 
 def _given_value(qid: str, text: str) -> float:
-    from tutor.answers import parse_number
+    from backprop_tutor.answers import parse_number
 
     value = float(parse_number(text).value)
     if qid == "eta" and value <= 0:
@@ -473,8 +473,8 @@ def key(
 
     Example: backprop-tutor key --random --seed 42 --format md
     """
-    from tutor.checking import Session
-    from tutor.render import answer_key
+    from backprop_tutor.checking import Session
+    from backprop_tutor.render import answer_key
 
     if fmt not in ("md", "csv", "json"):
         raise TutorError(f"--format must be md, csv or json, got '{fmt}'")
@@ -482,8 +482,8 @@ def key(
 
 
 def _store(chosen):
-    from tutor.lesson import bundled_dir
-    from tutor.progress import Store, lesson_key
+    from backprop_tutor.lesson import bundled_dir
+    from backprop_tutor.progress import Store, lesson_key
 
     bundled = chosen.source == str(bundled_dir() / f"{chosen.name}.toml")
     key = lesson_key(chosen.name, chosen.source, bundled)
@@ -516,9 +516,9 @@ def start(
 
     Example: backprop-tutor start
     """
-    from tutor.checking import Session
-    from tutor.screens import Screen
-    from tutor.walk import Walk
+    from backprop_tutor.checking import Session
+    from backprop_tutor.screens import Screen
+    from backprop_tutor.walk import Walk
 
     chosen = _lesson(lesson, random, seed)
     session = Session(chosen)
@@ -555,10 +555,10 @@ def progress(ctx: typer.Context, lesson: LessonOption = None) -> None:
 
     Example: backprop-tutor progress
     """
-    from tutor.checking import Session
-    from tutor.lesson import load
-    from tutor.render import progress_report
-    from tutor.walk import Walk
+    from backprop_tutor.checking import Session
+    from backprop_tutor.lesson import load
+    from backprop_tutor.render import progress_report
+    from backprop_tutor.walk import Walk
 
     chosen = load(lesson)
     session = Session(chosen)
@@ -578,7 +578,7 @@ def reset(
 
     Example: backprop-tutor reset --lesson post --yes
     """
-    from tutor.lesson import load
+    from backprop_tutor.lesson import load
 
     chosen = load(lesson)
     store = _store(chosen)
@@ -637,9 +637,9 @@ def train(
     """
     import dataclasses
 
-    from tutor import report
-    from tutor.network import output_labels
-    from tutor.training import BatchLoop, check_claims, make_loop, published_figures, run_schedule
+    from backprop_tutor import report
+    from backprop_tutor.network import output_labels
+    from backprop_tutor.training import BatchLoop, check_claims, make_loop, published_figures, run_schedule
 
     if not 1 <= epochs <= MAX_UPDATES:
         raise TutorError(f"--epochs must be a whole number from 1 to {MAX_UPDATES:,}, got {epochs}")
@@ -689,7 +689,7 @@ def train(
                        console=_console(ctx), transient=True)
     import contextlib
 
-    from tutor.training import Run
+    from backprop_tutor.training import Run
 
     run = None
     try:
@@ -784,7 +784,7 @@ def run() -> None:
     except SystemExit:
         raise
     except Exception as e:
-        from tutor.render import error_line
+        from backprop_tutor.render import error_line
 
         error_line(f"internal error: {type(e).__name__}: {e} (please report it; "
                    "BACKPROP_TUTOR_DEBUG=1 shows the traceback)")

@@ -12,9 +12,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from tutor.errors import GivenQuantity, UnknownQuantity
-from tutor.names import Layout
-from tutor.network import ACTIVATIONS, LOSSES, Network, out_name, path_name, sample_key
+from backprop_tutor.errors import GivenQuantity, UnknownQuantity
+from backprop_tutor.names import Layout
+from backprop_tutor.network import ACTIVATIONS, LOSSES, Network, out_name, path_name, sample_key
 
 SECTIONS = {
     "given": "Given",

@@ -1,5 +1,5 @@
 """`python -m tutor` runs the command line."""
 
-from tutor.cli import run
+from backprop_tutor.cli import run
 
 run()

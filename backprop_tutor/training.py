@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
-from tutor.answers import agrees, parse_number
-from tutor.errors import TutorError
-from tutor.lesson import Claim, Lesson
-from tutor.network import ACTIVATIONS, LOSSES, Network, nlog, softmax
+from backprop_tutor.answers import agrees, parse_number
+from backprop_tutor.errors import TutorError
+from backprop_tutor.lesson import Claim, Lesson
+from backprop_tutor.network import ACTIVATIONS, LOSSES, Network, nlog, softmax
 
 MAX_CHUNK = 20_000  # updates between two looks at the state (progress bar, Ctrl-C, --until)
 
@@ -138,7 +138,7 @@ class BatchLoop(Loop):
 
 def slow_batch_updates(loop: BatchLoop, p: list[float], n: int, done: int = 0) -> None:
     """The batch updates through the engine, one sample at a time: the fallback of ``BatchLoop``."""
-    from tutor.network import run_one
+    from backprop_tutor.network import run_one
 
     net = loop.network(p)
     trained = [*net.weights, *(net.biases if net.train_biases else [])]

@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from tutor.render import Out
+from backprop_tutor.render import Out
 
 if TYPE_CHECKING:
-    from tutor.lesson import Lesson
-    from tutor.training import ClaimCheck, Point
+    from backprop_tutor.lesson import Lesson
+    from backprop_tutor.training import ClaimCheck, Point
 
 CURVE_HEIGHT = 10
 
@@ -24,7 +24,7 @@ def _e(v: float) -> str:
 
 def checkpoint_table(out: Out, lesson: Lesson, rows: list[Point], net=None) -> None:
     net = net or lesson.network
-    from tutor.network import output_labels
+    from backprop_tutor.network import output_labels
 
     heads = ["update", "E_total", *(f"{label} (target {t:g})" for label, t in output_labels(net))]
     cells = [[f"{p.update:,}", _e(p.error), *(_e(v) for v in p.outputs)] for p in rows]
@@ -101,7 +101,7 @@ def as_published(out: Out, lesson: Lesson, figures: list[tuple[str, str, float, 
 
 def train_json(chosen: Lesson, net, loop, run, checks: list, figures: list, until: float | None) -> dict:
     """`train --json`: one object with the run, its checkpoints, the parameters and the claims checked."""
-    from tutor.network import output_labels
+    from backprop_tutor.network import output_labels
 
     names = loop.names
     data: dict[str, object] = {

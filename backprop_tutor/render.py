@@ -13,13 +13,13 @@ import shutil
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from tutor import answers
+from backprop_tutor import answers
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from tutor.checking import CheckResult
-    from tutor.lesson import Lesson
+    from backprop_tutor.checking import CheckResult
+    from backprop_tutor.lesson import Lesson
 
 _ASCII = str.maketrans({"∂": "d", "δ": "delta", "⁺": "+", "·": "*", "−": "-", "½": "1/2", "²": "^2",
                         "η": "eta", "σ": "sigma", "✓": "OK", "✗": "X", "≈": "~", "Σ": "sum", "→": "->", "…": "...",
@@ -127,8 +127,8 @@ def check_result(out: Out, r: CheckResult) -> None:
         for f in r.findings:
             out.paragraph(f.text, lead, "    ", "yellow")
         for mid, steps in r.patterns.items():
-            from tutor.catalogue import symbol
-            from tutor.mistakes import BY_ID
+            from backprop_tutor.catalogue import symbol
+            from backprop_tutor.mistakes import BY_ID
 
             where = ", ".join(symbol(q) for q in steps)
             out.paragraph(f"This is the same slip as before ({where}): a pattern, not a one-off. "
@@ -159,7 +159,7 @@ def lessons_table(console: Console, lessons: list[tuple[Lesson, str]]) -> None:
 def quantities_table(console: Console, lesson: Lesson, catalogue: dict) -> None:
     from rich.table import Table
 
-    from tutor.catalogue import SECTIONS
+    from backprop_tutor.catalogue import SECTIONS
 
     given = [q for q in catalogue.values() if q.given]
     _say(console, f"{lesson.title}", "bold")
@@ -187,8 +187,8 @@ def derivation(console: Console, lesson: Lesson, derived, errata: list) -> None:
     """
     from rich.text import Text
 
-    from tutor import symbolic
-    from tutor.catalogue import SECTIONS
+    from backprop_tutor import symbolic
+    from backprop_tutor.catalogue import SECTIONS
 
     quantity, value = derived.quantity, derived.value
     lines = symbolic.lines(derived, unicode=unicode_ok(console), width=console.width)
@@ -211,7 +211,7 @@ def answer_key(session, fmt: str) -> None:
 
 
 def key_text(session, fmt: str) -> str:
-    from tutor.catalogue import SECTIONS, describe_formula, post_digits
+    from backprop_tutor.catalogue import SECTIONS, describe_formula, post_digits
 
     lesson, cat, trace = session.lesson, session.catalogue, session.trace
     rows = [(q, describe_formula(q) if not q.given else "given", trace[q.id]) for q in cat.values()]
@@ -250,7 +250,7 @@ def key_text(session, fmt: str) -> str:
 def what_if(out: Out, changes: dict[str, tuple[float, float]], before: dict[str, float],
             after: dict[str, float], names: list[str]) -> None:
     """Quantities before and after some given values change, side by side."""
-    from tutor.catalogue import symbol
+    from backprop_tutor.catalogue import symbol
 
     out.say("What if " + ", ".join(f"{n} = {new:g} (was {old:g})" for n, (old, new) in changes.items()) + "?",
             "bold")
@@ -311,8 +311,8 @@ def progress_report(console: Console, walk) -> None:
     """Each section's status, first-try accuracy per skill, hints used, values confirmed with check."""
     from rich.table import Table
 
-    from tutor import progress
-    from tutor.walk import skill_accuracy
+    from backprop_tutor import progress
+    from backprop_tutor.walk import skill_accuracy
 
     state, lesson = walk.state, walk.session.lesson
     for w in state.warnings:

@@ -22,11 +22,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from tutor import answers
-from tutor.answers import Typed
-from tutor.catalogue import Quantity, symbol
-from tutor.names import Layout
-from tutor.network import Activation, Loss, Network, Rules, run
+from backprop_tutor import answers
+from backprop_tutor.answers import Typed
+from backprop_tutor.catalogue import Quantity, symbol
+from backprop_tutor.names import Layout
+from backprop_tutor.network import Activation, Loss, Network, Rules, run
 
 # ---------------------------------------------------------------------------------------------
 # The learner's rules

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tutor import catalogue, diagram, progress
-from tutor.answers import MIN_DIGITS
-from tutor.catalogue import SECTIONS
-from tutor.render import Out, _fit, _say, check_result, print_lines, to_ascii, unicode_ok
+from backprop_tutor import catalogue, diagram, progress
+from backprop_tutor.answers import MIN_DIGITS
+from backprop_tutor.catalogue import SECTIONS
+from backprop_tutor.render import Out, _fit, _say, check_result, print_lines, to_ascii, unicode_ok
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from tutor.symbolic import Deriver
-    from tutor.walk import Step, Walk
+    from backprop_tutor.symbolic import Deriver
+    from backprop_tutor.walk import Step, Walk
 
 BAR = 24
 STATUS = {progress.RIGHT: "right", progress.SKIPPED: "skipped", progress.CHECKED: "checked",
@@ -50,14 +50,14 @@ class Screen:
 
     def derivation(self, walk: Walk, qid: str):
         if self._deriver is None:
-            from tutor.symbolic import Deriver
+            from backprop_tutor.symbolic import Deriver
 
             s = walk.session
             self._deriver = Deriver(s.lesson.network, s.trace, s.catalogue)
         return self._deriver.derivation(qid)
 
     def equations(self, derived) -> None:
-        from tutor import symbolic
+        from backprop_tutor import symbolic
 
         print_lines(self.console, symbolic.lines(derived, unicode=self.unicode, width=self.console.width))
 
@@ -102,7 +102,7 @@ class Screen:
         override = walk.session.lesson.step_texts.get(step.qid)
         if override:
             self.text(override)
-        from tutor import symbolic
+        from backprop_tutor import symbolic
 
         self.equations(symbolic.statement(self.derivation(walk, step.qid)))
         known = walk.known()
@@ -122,7 +122,7 @@ class Screen:
     def unknown_command(self, text: str) -> None:
         import difflib
 
-        from tutor.walk import _ALIASES
+        from backprop_tutor.walk import _ALIASES
 
         close = difflib.get_close_matches(text.strip().lower(), list(_ALIASES), n=1, cutoff=0.6)
         hint = f" Did you mean `{_ALIASES[close[0]]}`?" if close else ""
@@ -143,7 +143,7 @@ class Screen:
                   "dim")
 
     def hint(self, walk: Walk, step: Step, level: int) -> None:
-        from tutor import symbolic
+        from backprop_tutor import symbolic
 
         q = walk.session.catalogue[step.qid]
         self.say(f"Hint {level} of 3", "bold yellow")
@@ -165,7 +165,7 @@ class Screen:
         self.say(f"  = {value:.15g}", "bold")
 
     def explain(self, walk: Walk, step: Step) -> None:
-        from tutor.render import derivation
+        from backprop_tutor.render import derivation
 
         s = walk.session
         derivation(self.console, s.lesson, self.derivation(walk, step.qid), s.errata_for(step.qid))
@@ -177,7 +177,7 @@ class Screen:
             self.console.print(Text(line if self.unicode else to_ascii(line)), no_wrap=True, overflow="ellipsis")
 
     def help(self) -> None:
-        from tutor.walk import COMMANDS
+        from backprop_tutor.walk import COMMANDS
 
         self.say("Type the value you computed (0.3775, .3775, 3.775e-1), or one of:", "bold")
         for name, (shorts, what) in COMMANDS.items():
@@ -204,7 +204,7 @@ class Screen:
         self.say(f"Saved: {done} of {len(walk.asked)} steps done. Resume with: {self.resume_command}", "bold")
 
     def summary(self, walk: Walk) -> None:
-        from tutor.walk import skill_accuracy
+        from backprop_tutor.walk import skill_accuracy
 
         s = walk.session
         self.console.print()

@@ -30,9 +30,9 @@ from sympy.printing.pretty.pretty_symbology import pretty_use_unicode
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 from sympy.printing.str import StrPrinter
 
-from tutor import catalogue
-from tutor.catalogue import Quantity
-from tutor.network import Network, path_name, sample_key
+from backprop_tutor import catalogue
+from backprop_tutor.catalogue import Quantity
+from backprop_tutor.network import Network, path_name, sample_key
 
 # ---------------------------------------------------------------------------------------------
 # Symbols that print the way the post writes them
@@ -440,7 +440,7 @@ class Deriver:
         return Derivation(q, self.trace[qid], blocks, self.factors)
 
     def sample_deriver(self, k: int) -> Deriver:
-        from tutor.catalogue import build
+        from backprop_tutor.catalogue import build
 
         cache = self.samples
         if k not in cache:

@@ -1,6 +1,6 @@
 """Lessons: a network and its one training sample, held as a TOML file.
 
-The bundled lessons live in ``lessons/`` (inside the installed package as ``tutor/lessons``);
+The bundled lessons live in ``lessons/`` (inside the installed package as ``backprop_tutor/lessons``);
 ``--lesson`` takes a bundled name or the path of any file.  The format is documented in the
 README; every field is checked here, and a bad one is reported with the file, the field and
 what was expected.
@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tutor.answers import parse_number
-from tutor.errors import BadNumber, LessonError, TutorError, UnknownLesson
-from tutor.names import BIAS_MODES, HIDDEN_LETTERS, NUMBERINGS, Layout
-from tutor.network import ACTIVATIONS, LOSSES, Network, run
+from backprop_tutor.answers import parse_number
+from backprop_tutor.errors import BadNumber, LessonError, TutorError, UnknownLesson
+from backprop_tutor.names import BIAS_MODES, HIDDEN_LETTERS, NUMBERINGS, Layout
+from backprop_tutor.network import ACTIVATIONS, LOSSES, Network, run
 
 DEFAULT_LESSON = "post"
 MAX_BYTES = 1_000_000
@@ -387,7 +387,7 @@ def _step_texts(r: _Reader, value: Any, network: Network) -> dict[str, str]:
         raise r.fail("steps", f"expected a table [steps] of quantity = \"text\", got {_kind(value)}")
     if not value:
         return {}
-    from tutor.catalogue import Resolver, build
+    from backprop_tutor.catalogue import Resolver, build
 
     resolver = Resolver(build(network))
     texts = {}

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from decimal import Context, Decimal, InvalidOperation
 
-from tutor.errors import BadNumber
+from backprop_tutor.errors import BadNumber
 
 MIN_DIGITS = 3  # fewer significant digits than this cannot tell a right method from a wrong one
 MAX_LENGTH = 200

@@ -14,11 +14,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tutor import answers, progress
-from tutor.catalogue import SECTIONS
-from tutor.checking import Session
-from tutor.errors import BadNumber
-from tutor.progress import Progress, Record, Store
+from backprop_tutor import answers, progress
+from backprop_tutor.catalogue import SECTIONS
+from backprop_tutor.checking import Session
+from backprop_tutor.errors import BadNumber
+from backprop_tutor.progress import Progress, Record, Store
 
 HINT_LEVELS = 3
 COMMANDS = {  # command: (short forms, what it does)

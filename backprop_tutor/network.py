@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from tutor.names import Layout
+from backprop_tutor.names import Layout
 
 
 @dataclass(frozen=True)
