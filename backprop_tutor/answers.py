@@ -6,9 +6,14 @@ The policy (also in ``backprop-tutor check --help``):
   ``-0.0226``, ``−0.0226``), and the place of its last digit says how precise it claims to be;
 * **right** when it agrees with the true value at the digits given, with one unit of slack in
   the last digit (so rounding and truncating are both fine) — and at least three significant
-  digits; a value that is exact as typed (0.3775, 0.05) is right however few its digits;
+  digits, and those digits tell it apart from what it could be confused with on that step (the
+  value before the update, a known mistake's value); a value that is exact as typed (0.3775,
+  0.05) is right however few its digits;
 * **give more digits** when it agrees but has fewer than three significant digits
-  (``0.0004`` for 0.000438568): too few to tell a right method from a wrong one;
+  (``0.0004`` for 0.000438568), or when at its digits it agrees just as well with something it
+  could be confused with (``0.150`` for w1⁺ = 0.14978: w1 before the update is 0.15);
+* an integer's trailing zeros are not significant (``2910`` has three digits, ``2.910e3`` four),
+  and ``0`` for a value that is not zero is wrong;
 * **right method, carry more digits** when it is off only by the drift that rounding every
   intermediate to about four significant digits causes;
 * **wrong** otherwise.
@@ -17,6 +22,7 @@ The policy (also in ``backprop-tutor check --help``):
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Context, Decimal, InvalidOperation
 
@@ -41,15 +47,24 @@ class Typed:
 
     @property
     def place(self) -> int:
-        """The power of ten of the last typed digit: 0.3589 → -4, 1.2e3 → 2."""
+        """The power of ten of the last significant typed digit: 0.3589 → -4, 1.2e3 → 2, 2910 → 1."""
         exponent = self.value.as_tuple().exponent
         assert isinstance(exponent, int)  # finite by construction
+        if self.integer and self.value != 0:  # 2910: the trailing zero only places the digits
+            digits = "".join(map(str, self.value.as_tuple().digits))
+            return exponent + len(digits) - len(digits.rstrip("0"))
         return exponent
 
     @property
+    def integer(self) -> bool:
+        """Typed without a decimal point or exponent (``2910``, ``-12``)."""
+        return not any(c in self.text for c in ".,eE")
+
+    @property
     def digits(self) -> int:
-        """Significant digits typed: 0.000439 → 3, 0.40 → 2, 0 → 0."""
-        return len("".join(map(str, self.value.as_tuple().digits)).lstrip("0"))
+        """Significant digits typed: 0.000439 → 3, 0.40 → 2, 2910 → 3, 2.910e3 → 4, 0 → 0."""
+        digits = "".join(map(str, self.value.as_tuple().digits)).lstrip("0")
+        return len(digits.rstrip("0")) if self.integer else len(digits)
 
     @property
     def unit(self) -> Decimal:
@@ -94,25 +109,64 @@ LARGEST = Decimal("1.7976931348623157e308")  # the largest float: no value of a 
 
 
 def agrees(typed: Typed, true: Decimal) -> bool:
-    """Does the true value agree with what was typed at the digits given (one unit of slack)?"""
+    """Does the true value agree with what was typed at the digits given (one unit of slack)?
+
+    The typed value must also be of the true value's size: ``0`` never agrees with 0.3775, nor
+    ``1e40`` (one digit, but forty places off)."""
+    if typed.value == 0 or true == 0:
+        return typed.value == true
+    if abs(typed.value.adjusted() - true.adjusted()) > 1:
+        return False
     diff = abs(_CONTEXT.subtract(typed.value, true))
     return diff <= typed.unit + abs(true) * EXACT
 
 
-def judge(typed: Typed, true_value: float, drift: float) -> str:
-    """The verdict on a typed value: RIGHT, DRIFT, IMPRECISE or WRONG (see the module's policy)."""
-    if float(typed.value) == true_value:
+def exact(typed: Typed, true: Decimal) -> bool:
+    """The typed text is the true value itself (to a part in 10¹²)."""
+    return abs(_CONTEXT.subtract(typed.value, true)) <= abs(true) * EXACT
+
+
+def judge(typed: Typed, true_value: float | Decimal, drift: float,
+          confusers: Sequence[float | Decimal] = ()) -> str:
+    """The verdict on a typed value: RIGHT, DRIFT, IMPRECISE or WRONG (see the module's policy).
+
+    ``confusers`` are values the answer could be confused with on this step (the value before
+    the update, a mistake's value); each must be told apart from the true value."""
+    true = true_value if isinstance(true_value, Decimal) else Decimal(true_value)
+    if typed.value == true or (not isinstance(true_value, Decimal) and float(typed.value) == true_value):
         return RIGHT  # the typed text is that very number (as the computer holds it)
-    true = Decimal(true_value)
     if true == 0:
         return RIGHT if typed.value == 0 else WRONG
-    if abs(typed.value.adjusted() - true.adjusted()) > 50:
-        return WRONG  # dozens of orders of magnitude off (1e999 and the like)
-    diff = abs(_CONTEXT.subtract(typed.value, true))
-    if diff <= abs(true) * EXACT:
+    if typed.value == 0 or abs(typed.value.adjusted() - true.adjusted()) > 50:
+        return WRONG  # zero for a value that is not, or dozens of orders of magnitude off (1e999)
+    if exact(typed, true):
         return RIGHT
+    close = [Decimal(c) for c in confusers]
     if agrees(typed, true):
+        if any(agrees(typed, c) for c in close):
+            return IMPRECISE  # at these digits it is just as much the value it could be confused with
         return RIGHT if typed.digits >= MIN_DIGITS else IMPRECISE
-    if typed.digits >= MIN_DIGITS and diff <= Decimal(drift):
+    diff = abs(_CONTEXT.subtract(typed.value, true))
+    if (typed.digits >= MIN_DIGITS and diff <= Decimal(drift)
+            and not any(agrees(typed, c) or abs(_CONTEXT.subtract(typed.value, c)) < diff for c in close)):
         return DRIFT
     return WRONG
+
+
+def confused_with(typed: Typed, confusers: Sequence[float | Decimal]) -> int | None:
+    """The index of the first confuser the typed value agrees with at its digits, if any."""
+    for k, c in enumerate(confusers):
+        if agrees(typed, Decimal(c)):
+            return k
+    return None
+
+
+def digits_to_tell(true: float | Decimal, confusers: Sequence[float | Decimal]) -> int:
+    """How many significant digits the true value needs before none of the confusers agrees with it."""
+    t = Decimal(true)
+    for n in range(MIN_DIGITS, 18):
+        value = t.quantize(Decimal(1).scaleb(t.adjusted() - n + 1), context=_CONTEXT)
+        rounded = Typed(str(value), value)
+        if not any(agrees(rounded, Decimal(c)) for c in confusers):
+            return n
+    return 17

@@ -43,16 +43,54 @@ class Session:
         self._diagnosers: dict[tuple[frozenset, frozenset], mistakes.Diagnoser] = {}
 
     @cached_property
+    def rounded(self) -> list[dict[str, float]]:
+        """Traces with every intermediate rounded to 4 significant digits (to nearest, down, up), then to 3
+        (to nearest, down): what a learner who rounds as they go would get."""
+        modes = [(SIGNIFICANT, m) for m in (ROUND_HALF_EVEN, ROUND_DOWN, ROUND_UP)]
+        modes += [(SIGNIFICANT - 1, m) for m in (ROUND_HALF_EVEN, ROUND_DOWN)]
+        out = []
+        for digits, mode in modes:
+            try:
+                out.append(run(self.lesson.network, keep=rounder(digits, mode)))
+            except (OverflowError, ZeroDivisionError, ValueError):
+                continue
+        return out
+
+    @cached_property
     def drift(self) -> dict[str, float]:
         """How far off each value may be from rounding every intermediate to 4 significant digits.
 
         Twice the largest deviation of three traces rounded down, up and to nearest, and at
-        least half a unit in the fourth significant digit of the value itself.
+        least half a unit in the fourth significant digit of the value itself.  An update is
+        judged on its step: w⁺'s band is η times its gradient's band, and a value after the
+        update may drift by at most a quarter of how much the update changed it.
         """
-        traces = [run(self.lesson.network, keep=rounder(SIGNIFICANT, mode))
-                  for mode in (ROUND_HALF_EVEN, ROUND_DOWN, ROUND_UP)]
-        return {q: max(2 * max(abs(t[q] - v) for t in traces), 5 * 10.0 ** -SIGNIFICANT * abs(v))
+        traces = self.rounded[:3]
+        band = {q: max(2 * max((abs(t[q] - v) for t in traces if q in t), default=0.0),
+                       5 * 10.0 ** -SIGNIFICANT * abs(v))
                 for q, v in self.trace.items()}
+        eta = abs(self.trace.get("eta", 0.0))
+        for q in self.catalogue:
+            before = q[:-1]
+            if not q.endswith("+") or before not in self.trace:
+                continue
+            gradient = f"dE_total/d{before}"
+            if gradient in band:  # a weight or bias after the update
+                band[q] = eta * band[gradient] * (1 + 1e-9)
+            else:  # a forward value after the update
+                band[q] = min(band[q], abs(self.trace[q] - self.trace[before]) / 4)
+        return band
+
+    def confusers(self, qid: str, learner: Progress | None) -> list[tuple[float, str]]:
+        """What an answer to this step could be confused with: the value before the update, and what
+        each known mistake gives here."""
+        out: list[tuple[float, str]] = []
+        before = qid[:-1]
+        if qid.endswith("+") and before in self.trace and self.trace[before] != self.trace[qid]:
+            out.append((self.trace[before], f"{catalogue.symbol(before)} before the update"))
+        out += [(v, "the value of a known mistake on this step")
+                for v, _ in self.diagnoser(learner, qid).confusers(qid)]
+        return out
 
     def errata_for(self, qid: str) -> list[Erratum]:
         return [e for e in self.lesson.errata if self.resolver.resolve(e.quantity).id == qid]
@@ -62,7 +100,16 @@ class Session:
         quantity = self.resolver.resolve(name)
         typed = answers.parse_number(text)
         value = self.trace[quantity.id]
-        verdict = answers.judge(typed, value, self.drift[quantity.id])
+        drift = self.drift[quantity.id]
+        verdict = answers.judge(typed, value, drift)
+        confusion: tuple[str, int] | None = None
+        if verdict != answers.WRONG and not answers.exact(typed, Decimal(value)):
+            near = self.confusers(quantity.id, learner)
+            values = [v for v, _ in near]
+            verdict = answers.judge(typed, value, drift, values)
+            k = answers.confused_with(typed, values)
+            if k is not None and verdict != answers.RIGHT:
+                confusion = (near[k][1], answers.digits_to_tell(value, values))
         erratum = None
         if verdict != answers.RIGHT:
             for e in self.errata_for(quantity.id):
@@ -73,34 +120,48 @@ class Session:
         patterns: dict[str, list[str]] = {}
         if verdict == answers.WRONG and erratum is None:
             findings = self.diagnoser(learner, quantity.id).diagnose(quantity.id, typed)
-            if learner is not None:
+            if findings and findings[0].kind == "rounding":
+                verdict = answers.IMPRECISE
+            elif learner is not None:
+                from backprop_tutor.mistakes import BY_ID
                 from backprop_tutor.mistakes import patterns as seen_twice
 
-                seen = [(m, q) for m, q in learner.mistakes] + [(f.id, quantity.id) for f in findings]
-                patterns = {m: qs for m, qs in seen_twice(seen).items()
-                            if any(f.id == m for f in findings)}
-        return CheckResult(self, quantity, typed, verdict, value, erratum, findings, patterns)
+                seen = [*learner.mistakes, *((m, quantity.id) for m in counted(findings))]
+                kins = {BY_ID[m].kin for m in counted(findings)}
+                patterns = {k: qs for k, qs in seen_twice(seen).items() if k in kins}
+        return CheckResult(self, quantity, typed, verdict, value, erratum, findings, patterns, confusion)
 
     def diagnoser(self, learner: Progress | None, qid: str) -> mistakes.Diagnoser:
         from backprop_tutor.mistakes import Diagnoser  # only for a wrong answer: `check` starts without it
 
         known: set[str] = set()
         own: dict[str, float] = {}
+        corrected: dict[str, float] = {}
         if learner is not None:
             # what the learner produced right; a skipped step's value was shown, not worked out
             known = {q for q, r in learner.records.items() if r.status in (progress.RIGHT, progress.CHECKED)
                      and q != qid}
             for q, text in learner.wrong.items():
-                if q not in known and q != qid:
-                    try:
-                        own[q] = float(answers.parse_number(text).value)
-                    except BadNumber:
-                        continue
-        key = (frozenset(known), frozenset(own.items()))
+                if q == qid:
+                    continue
+                try:
+                    value = float(answers.parse_number(text).value)
+                except BadNumber:
+                    continue
+                (corrected if q in known else own)[q] = value
+        key = (frozenset(known), frozenset(own.items()), frozenset(corrected.items()))
         if key not in self._diagnosers:  # the variants are computed once for what the learner has
             self._diagnosers[key] = Diagnoser(self.lesson.network, self.trace, self.catalogue,
-                                                       self.drift, known, own)
+                                              self.drift, known, own, corrected, self.rounded)
         return self._diagnosers[key]
+
+
+def counted(findings: list[Finding]) -> list[str]:
+    """The mistakes that count toward a pattern: only a diagnosis that is the only one (one family)."""
+    from backprop_tutor.mistakes import BY_ID
+
+    ids = [f.id for f in findings if f.kind == "mistake" and f.id in BY_ID]
+    return ids if len({BY_ID[m].kin for m in ids}) == 1 else []
 
 
 @dataclass(frozen=True)
@@ -112,7 +173,13 @@ class CheckResult:
     value: float
     erratum: Erratum | None
     findings: list[Finding] = field(default_factory=list)  # what the learner did, for a wrong value
-    patterns: dict[str, list[str]] = field(default_factory=dict)  # mistakes seen on 2+ steps: id → steps
+    patterns: dict[str, list[str]] = field(default_factory=dict)  # mistakes seen on 2+ steps: family → steps
+    confusion: tuple[str, int] | None = None  # what the answer could also be at its digits, and the digits needed
+
+    @property
+    def counted(self) -> list[str]:
+        """The mistakes this answer counts toward patterns (a unique diagnosis only)."""
+        return counted(self.findings)
 
     @property
     def exit_code(self) -> int:
@@ -155,8 +222,10 @@ class CheckResult:
             out["erratum"] = " ".join(self.erratum.why.split())
         if self.verdict == answers.WRONG:
             out["diagnosis"] = [f.as_dict() for f in self.findings]
-            from backprop_tutor.mistakes import BY_ID
+            from backprop_tutor.mistakes import teaching
 
-            out["patterns"] = [{"mistake": m, "steps": qs, "hint": BY_ID[m].teach}
+            out["patterns"] = [{"mistake": m, "steps": qs, "hint": teaching(m)}
                                for m, qs in self.patterns.items()]
+        if self.confusion is not None:
+            out["confused_with"] = {"what": self.confusion[0], "digits_needed": self.confusion[1]}
         return out

@@ -218,9 +218,8 @@ def _remember_check(store, state, result) -> None:
         if qid in state.records:
             return
         state.records[qid] = Record(CHECKED, result.value, typed=result.typed.text, skill=result.quantity.skill)
-        state.wrong.pop(qid, None)
     elif result.verdict == answers.WRONG:
-        state.note_wrong(qid, result.typed.text, [f.id for f in result.findings if f.kind == "mistake"])
+        state.note_wrong(qid, result.typed.text, result.counted)
     else:
         return
     for problem in [*state.warnings, store.save(state)]:

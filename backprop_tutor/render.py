@@ -103,6 +103,12 @@ def check_result(out: Out, r: CheckResult) -> None:
     elif r.verdict == answers.DRIFT:
         out.say(f"≈ right method — carry more digits: {typed} is off from {q.symbol} only by "
             "the drift that rounded intermediate values cause.", "bold yellow")
+    elif r.verdict == answers.IMPRECISE and r.confusion is not None:
+        what, needed = r.confusion
+        out.say(f"? give more digits: {typed} is, at these digits, also {what}. Type at least {needed} "
+                "significant digits to tell them apart.", "bold yellow")
+    elif r.verdict == answers.IMPRECISE and r.findings:
+        out.say(f"? carry more digits: {typed} is not {q.symbol} at the digits you typed.", "bold yellow")
     elif r.verdict == answers.IMPRECISE:
         out.say(f"? give more digits: {typed} agrees with {q.symbol}, but {r.typed.digits} "
             f"significant digit{'s' if r.typed.digits != 1 else ''} cannot tell a right method from a "
@@ -120,7 +126,7 @@ def check_result(out: Out, r: CheckResult) -> None:
         pad = " " * (len(q.symbol) + 3)
         out.say(f"  {pad}= {r.worked}")
         out.say(f"  {pad}= {r.value:.15g}", "bold")
-    elif r.findings:
+    elif r.findings and r.verdict in (answers.WRONG, answers.IMPRECISE):
         lead = "  → " if len(r.findings) == 1 else "  • "
         if len(r.findings) > 1:
             out.say("  These slips all give your value; it is one of them:", "yellow")
@@ -128,11 +134,11 @@ def check_result(out: Out, r: CheckResult) -> None:
             out.paragraph(f.text, lead, "    ", "yellow")
         for mid, steps in r.patterns.items():
             from backprop_tutor.catalogue import symbol
-            from backprop_tutor.mistakes import BY_ID
+            from backprop_tutor.mistakes import teaching
 
             where = ", ".join(symbol(q) for q in steps)
             out.paragraph(f"This is the same slip as before ({where}): a pattern, not a one-off. "
-                          f"{BY_ID[mid].teach}", "  ! ", "    ", "bold yellow")
+                          f"{teaching(mid)}", "  ! ", "    ", "bold yellow")
     elif r.factors and r.verdict == answers.WRONG:
         names = ", ".join(r.factors)
         out.paragraph(f"Check the parts it is made of, one at a time: {names}.")

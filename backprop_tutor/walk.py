@@ -177,8 +177,6 @@ class Walk:
         self.state.records[step.qid] = Record(status, self.session.trace[step.qid], attempts, hints, typed, q.skill,
                                               seen)
         self.state.pending.pop(step.qid, None)
-        if status == progress.RIGHT:
-            self.state.wrong.pop(step.qid, None)
         self.save()
 
     def ask(self, step: Step) -> str:
@@ -210,7 +208,7 @@ class Walk:
                     return "next"
                 pending["attempts"] += 1
                 attempted_since_hint = True
-                self.state.note_wrong(qid, text, [f.id for f in result.findings if f.kind == "mistake"])
+                self.state.note_wrong(qid, text, result.counted)
                 self.save()
                 continue
             if command == "hint":

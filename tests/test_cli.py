@@ -21,7 +21,7 @@ def test_right_answer_shows_value_and_formula(cli):
 
 
 def test_wrong_answer_shows_formula_and_parts_but_never_the_value(cli):
-    result = cli("check", "dE/dw5", "0.0921")
+    result = cli("check", "dE/dw5", "0.0615")
     assert result.exit_code == 1
     out = result.output
     assert "not right" in out

@@ -10,7 +10,7 @@ import pytest
 from backprop_tutor import answers, progress
 from backprop_tutor.checking import Session
 from backprop_tutor.lesson import Lesson, load
-from backprop_tutor.mistakes import MISTAKES, Diagnoser
+from backprop_tutor.mistakes import MISTAKES, Diagnoser, on_step_only
 from backprop_tutor.names import Layout
 from backprop_tutor.network import Network
 
@@ -74,6 +74,15 @@ def wrong_values(h):
         "no-learning-rate": (h.w_name(0, 0) + "+", h.w2[0][0] - h.grad_w5),
         "gradient-added": (h.w_name(0, 0) + "+", h.w2[0][0] + h.eta * h.grad_w5),
     }
+    values |= {
+        "other-activation-slope": ("dout_o1/dnet_o1", 1 - o[0] ** 2),
+        "base-ten": ("out_h1", 1 / (1 + 10 ** -h.net_h[0])),
+        "no-reciprocal": ("out_h1", math.exp(-h.net_h[0])),
+        "paths-averaged": ("dE_total/dout_h1", sum(d * row[0] for d, row in zip(h.delta_o, h.w2)) / h.n_o),
+        "eta-mistyped": (h.w_name(0, 0) + "+", h.w2[0][0] - h.eta / 10 * h.grad_w5),
+        "eta-mistyped-up": (h.w_name(0, 0) + "+", h.w2[0][0] - h.eta * 10 * h.grad_w5),
+        "wrong-target": ("E_o1", 0.5 * (h.y[1] - o[0]) ** 2),
+    }
     if 0 < h.y[0] < 0.1:
         values["target-misread"] = ("E_o1", 0.5 * (10 * h.y[0] - o[0]) ** 2)
     return values
@@ -99,7 +108,8 @@ NETWORKS = [pytest.param(load().network, id="post"),
 
 
 # every rule of a logistic network with ½ squared error; softmax-slope-kept is tested on its lesson
-RULES = [m.id for m in MISTAKES if m.id != "softmax-slope-kept"]
+RULES = [m.id for m in MISTAKES if m.network is not on_step_only
+         and m.id not in ("softmax-slope-kept", "samples-combined-wrong")]
 
 
 @pytest.mark.parametrize("net", NETWORKS)
@@ -143,11 +153,14 @@ def test_a_diagnosed_value_is_never_one_accepted_as_right(net):
         for mid, value in diagnoser.mistakes_on(qid).items():
             result = session.check(qid, f"{value:.15e}")
             assert result.verdict == answers.WRONG, (qid, mid, value)
+            if qid.startswith("delta_") and abs(value + session.trace[qid]) <= 1e-12 * abs(value):
+                assert [f.id for f in result.findings] == ["delta-sign"]  # a convention, not a mistake
+                continue
             assert mid in [f.id for f in result.findings] or result.erratum is not None, (qid, mid)
             named += 1
         # and a rule whose value cannot be told from the right one is not offered on that step
         for mid, trace in diagnoser.variants.items():
-            if qid in trace and mid not in diagnoser.mistakes_on(qid):
+            if qid in trace and math.isfinite(trace[qid]) and mid not in diagnoser.mistakes_on(qid):
                 assert answers.judge(answers.parse_number(f"{trace[qid]:.15e}"), session.trace[qid],
                                      session.drift[qid]) != answers.WRONG
     assert named > 100
@@ -164,8 +177,8 @@ def test_rules_giving_the_same_value_are_named_together():
     ("w5", "-0.35891648", "sign"),
     ("w5", "3.5891648", "power-of-ten"),
     ("dE/dw5", "0.00821670406", "power-of-ten"),
-    ("w5", "0.082167041", "other-quantity"),  # the gradient typed where w5⁺ was asked
-    ("w5", "0.400", "other-quantity"),  # the old weight
+    ("w5", "0.082167041", "gradient-typed"),  # the gradient typed where w5⁺ was asked
+    ("w5", "0.400", "not-updated"),  # the old weight
     ("out_o1", "1.105905967", "other-quantity"),  # net for out
 ])
 def test_simple_slips(name, typed, slip):
@@ -189,7 +202,7 @@ def test_a_right_value_earlier_pins_the_diagnosis_to_this_step():
 def test_carried_error_in_check(cli):
     assert cli("check", "net_h1", "0.0275").exit_code == 1  # the bias left out
     out = cli("check", "out_h1", f"{sigma(0.0275):.9g}").output
-    assert "This follows from your net_h1, which was off: fix that first" in out
+    assert "This follows from your net_h1, the first value that was off: fix that" in out
     assert "You left the bias" not in out  # not called a new mistake
 
 
@@ -198,7 +211,7 @@ def test_carried_error_and_pattern_in_a_scripted_walk(cli):
     steps = ["0.0275", "skip", carried, "0.593269992", "0.0425", "0.3925", "q"]
     out = cli("start", input="".join(s + "\n" for s in steps)).output
     assert "→ You left the bias out of the net input." in out
-    assert "This follows from your net_h1, which was off: fix that first" in out
+    assert "This follows from your net_h1, the first value that was off: fix that" in out
     assert "This is the same slip as before (net_h1, net_h2): a pattern, not a one-off." in out
     assert "Every neuron's net input has a bias term" in out
     report = cli("progress").output
