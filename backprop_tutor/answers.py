@@ -25,6 +25,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Context, Decimal, InvalidOperation
+from functools import cached_property
 
 from backprop_tutor.errors import BadNumber
 
@@ -45,7 +46,7 @@ class Typed:
     text: str
     value: Decimal
 
-    @property
+    @cached_property
     def place(self) -> int:
         """The power of ten of the last significant typed digit: 0.3589 → -4, 1.2e3 → 2, 2910 → 1."""
         exponent = self.value.as_tuple().exponent
@@ -55,18 +56,18 @@ class Typed:
             return exponent + len(digits) - len(digits.rstrip("0"))
         return exponent
 
-    @property
+    @cached_property
     def integer(self) -> bool:
         """Typed without a decimal point or exponent (``2910``, ``-12``)."""
         return not any(c in self.text for c in ".,eE")
 
-    @property
+    @cached_property
     def digits(self) -> int:
         """Significant digits typed: 0.000439 → 3, 0.40 → 2, 2910 → 3, 2.910e3 → 4, 0 → 0."""
         digits = "".join(map(str, self.value.as_tuple().digits)).lstrip("0")
         return len(digits.rstrip("0")) if self.integer else len(digits)
 
-    @property
+    @cached_property
     def unit(self) -> Decimal:
         return Decimal(1).scaleb(self.place, _CONTEXT)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_UP, Decimal
 from functools import cached_property
@@ -40,21 +41,26 @@ class Session:
         self.trace = run(lesson.network)
         self.catalogue = catalogue.build(lesson.network)
         self.resolver = catalogue.Resolver(self.catalogue)
-        self._diagnosers: dict[tuple[frozenset, frozenset], mistakes.Diagnoser] = {}
+        self._diagnosers: dict[tuple[frozenset, ...], mistakes.Diagnoser] = {}
 
-    @cached_property
-    def rounded(self) -> list[dict[str, float]]:
-        """Traces with every intermediate rounded to 4 significant digits (to nearest, down, up), then to 3
-        (to nearest, down): what a learner who rounds as they go would get."""
-        modes = [(SIGNIFICANT, m) for m in (ROUND_HALF_EVEN, ROUND_DOWN, ROUND_UP)]
-        modes += [(SIGNIFICANT - 1, m) for m in (ROUND_HALF_EVEN, ROUND_DOWN)]
+    def _rounded(self, digits: int, modes: tuple[str, ...]) -> list[dict[str, float]]:
         out = []
-        for digits, mode in modes:
+        for mode in modes:
             try:
                 out.append(run(self.lesson.network, keep=rounder(digits, mode)))
             except (OverflowError, ZeroDivisionError, ValueError):
                 continue
         return out
+
+    @cached_property
+    def rounded(self) -> list[dict[str, float]]:
+        """Traces with every intermediate rounded to 4 significant digits (to nearest, down, up), then to 3
+        (to nearest, down): what a learner who rounds as they go would get."""
+        return self.rounded4 + self._rounded(SIGNIFICANT - 1, (ROUND_HALF_EVEN, ROUND_DOWN))
+
+    @cached_property
+    def rounded4(self) -> list[dict[str, float]]:
+        return self._rounded(SIGNIFICANT, (ROUND_HALF_EVEN, ROUND_DOWN, ROUND_UP))
 
     @cached_property
     def drift(self) -> dict[str, float]:
@@ -65,7 +71,7 @@ class Session:
         judged on its step: w⁺'s band is η times its gradient's band, and a value after the
         update may drift by at most a quarter of how much the update changed it.
         """
-        traces = self.rounded[:3]
+        traces = self.rounded4
         band = {q: max(2 * max((abs(t[q] - v) for t in traces if q in t), default=0.0),
                        5 * 10.0 ** -SIGNIFICANT * abs(v))
                 for q, v in self.trace.items()}
@@ -80,6 +86,23 @@ class Session:
             else:  # a forward value after the update
                 band[q] = min(band[q], abs(self.trace[q] - self.trace[before]) / 4)
         return band
+
+    def short_step(self, qid: str, typed: Typed) -> tuple[str, int] | None:
+        """An update is judged on its step: the change from the old value that the typed digits imply
+        must itself have three significant digits. What is wrong, and the digits needed, if it has not."""
+        before = qid[:-1]
+        if not qid.endswith("+") or f"dE_total/d{before}" not in self.trace:
+            return None
+        step = abs(self.trace[qid] - self.trace[before])
+        if step == 0 or not math.isfinite(step):
+            return None
+        shown = math.floor(math.log10(step)) - typed.place + 1  # significant digits of the change
+        if shown >= answers.MIN_DIGITS:
+            return None
+        place = math.floor(math.log10(step)) - answers.MIN_DIGITS + 1
+        needed = Decimal(self.trace[qid]).adjusted() - place + 1
+        return (f"{catalogue.symbol(before)} moved by a step of another size (the update changes it only "
+                f"from the {_ordinal(-math.floor(math.log10(step)))} decimal place on)", needed)
 
     def confusers(self, qid: str, learner: Progress | None) -> list[tuple[float, str]]:
         """What an answer to this step could be confused with: the value before the update, and what
@@ -103,13 +126,18 @@ class Session:
         drift = self.drift[quantity.id]
         verdict = answers.judge(typed, value, drift)
         confusion: tuple[str, int] | None = None
-        if verdict != answers.WRONG and not answers.exact(typed, Decimal(value)):
+        # a confuser is farther than the drift band from the true value; it can only agree with a typed
+        # value that agrees with the true one when the typed digits are coarser than half that band
+        if (verdict != answers.WRONG and not answers.exact(typed, Decimal(value))
+                and 2 * typed.unit >= Decimal(drift)):
             near = self.confusers(quantity.id, learner)
             values = [v for v, _ in near]
             verdict = answers.judge(typed, value, drift, values)
             k = answers.confused_with(typed, values)
             if k is not None and verdict != answers.RIGHT:
                 confusion = (near[k][1], answers.digits_to_tell(value, values))
+            elif verdict == answers.RIGHT and (short := self.short_step(quantity.id, typed)):
+                verdict, confusion = answers.IMPRECISE, short
         erratum = None
         if verdict != answers.RIGHT:
             for e in self.errata_for(quantity.id):
@@ -152,8 +180,12 @@ class Session:
         key = (frozenset(known), frozenset(own.items()), frozenset(corrected.items()))
         if key not in self._diagnosers:  # the variants are computed once for what the learner has
             self._diagnosers[key] = Diagnoser(self.lesson.network, self.trace, self.catalogue,
-                                              self.drift, known, own, corrected, self.rounded)
+                                              self.drift, known, own, corrected, lambda: self.rounded)
         return self._diagnosers[key]
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
 def counted(findings: list[Finding]) -> list[str]:

@@ -404,7 +404,7 @@ def shape(q: Quantity) -> Shape:
     n = 1
     if m := re.fullmatch(r"\((.*)\) / (\d+)", formula):
         formula, n = m[1], int(m[2])
-    terms = []
+    terms: list[tuple[str, ...]] = []
     for part in formula.split(" + "):
         factors = [x.strip() for x in part.split("·")]
         if not factors or not all(re.fullmatch(r"\{[^}]+\}|1", x) for x in factors):
@@ -414,8 +414,8 @@ def shape(q: Quantity) -> Shape:
         return Shape("mean", tuple(terms), n)
     if len(terms) > 1:
         return Shape("sum", tuple(terms))
-    factors = tuple(f for f in terms[0] if f != "1")
-    return Shape("product", (factors,)) if len(factors) > 1 else Shape("other", (factors,))
+    parts = tuple(f for f in terms[0] if f != "1")
+    return Shape("product", (parts,)) if len(parts) > 1 else Shape("other", (parts,))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -444,17 +444,18 @@ class Diagnoser:
     ``known``: quantities the learner has right (pinned at their true values).
     ``own``: the learner's own wrong values of quantities not yet right, for carried errors.
     ``corrected``: earlier wrong values of quantities the learner has since got right.
-    ``rounded``: traces with every intermediate rounded (to 3 and 4 significant digits).
+    ``rounded``: gives traces with every intermediate rounded (to 3 and 4 significant digits).
     """
 
     def __init__(self, net: Network, trace: dict[str, float], catalogue: dict[str, Quantity],
                  drift: dict[str, float], known: set[str] | None = None, own: dict[str, float] | None = None,
-                 corrected: dict[str, float] | None = None, rounded: Sequence[dict[str, float]] = ()):
+                 corrected: dict[str, float] | None = None,
+                 rounded: Callable[[], Sequence[dict[str, float]]] = tuple):
         self.net, self.trace, self.catalogue, self.drift = net, trace, catalogue, drift
         self.known = {q: trace[q] for q in (known or set()) if q in trace}
         self.own = {q: v for q, v in (own or {}).items() if q in trace}
         self.corrected = {q: v for q, v in (corrected or {}).items() if q in trace and q in self.known}
-        self.rounded = rounded
+        self._rounded = rounded
         self.they, self.it = (("feed", "feeds") if net.layout.numbering == "by-receiver" else ("leave", "leaves"))
 
     # the mistakes, each run on the whole lesson ---------------------------------------------------
@@ -716,12 +717,14 @@ class Diagnoser:
             seen.setdefault(f.id, f)
         return list(seen.values())
 
+    @cached_property
+    def rounded(self) -> Sequence[dict[str, float]]:
+        return self._rounded()
+
     def rounding(self, qid: str, typed: Typed) -> bool:
         """Is the value what rounding (or truncating) the intermediates to 3 or 4 digits gives?"""
         if not self.rounded or typed.digits < answers.MIN_DIGITS:
             return False
-        true = self.trace[qid]
-        t = float(typed.value)
         return any(self.agrees(typed, self.step_value(qid, r)) for r in self.rounded if qid in r)
 
     def step_value(self, qid: str, rounded: dict[str, float]) -> float:
@@ -773,8 +776,8 @@ class Diagnoser:
         wrong = {d: v for d, v in self.own.items() if d in ancestors and self.distinguishable(d, v)}
         stale = {d: v for d, v in self.corrected.items() if d in ancestors and self.distinguishable(d, v)}
         if stale:
-            value = run(self.net, pinned={k: x for k, x in self.known.items() if k not in stale} | stale | wrong)
-            if self.matches(typed, value.get(qid, math.nan), qid):
+            then = run(self.net, pinned={k: x for k, x in self.known.items() if k not in stale} | stale | wrong)
+            if self.matches(typed, then.get(qid, math.nan), qid):
                 names = ", ".join(symbol(d) for d in self.first(stale))
                 return [Finding("carried", "stale", f"This still uses your earlier {names}, which you have "
                                 "since corrected: work this step again from the corrected value.")]
