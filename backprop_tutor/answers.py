@@ -128,11 +128,12 @@ def exact(typed: Typed, true: Decimal) -> bool:
 
 
 def judge(typed: Typed, true_value: float | Decimal, drift: float,
-          confusers: Sequence[float | Decimal] = ()) -> str:
+          confusers: Sequence[float | Decimal] = (), rivals: Sequence[float | Decimal] = ()) -> str:
     """The verdict on a typed value: RIGHT, DRIFT, IMPRECISE or WRONG (see the module's policy).
 
     ``confusers`` are values the answer could be confused with on this step (the value before
-    the update, a mistake's value); each must be told apart from the true value."""
+    the update, a mistake's value); each must be told apart from the true value.  ``rivals`` are
+    mistakes' values too close to tell apart: a value that is one of them is not rounding drift."""
     true = true_value if isinstance(true_value, Decimal) else Decimal(true_value)
     if typed.value == true or (not isinstance(true_value, Decimal) and float(typed.value) == true_value):
         return RIGHT  # the typed text is that very number (as the computer holds it)
@@ -149,7 +150,8 @@ def judge(typed: Typed, true_value: float | Decimal, drift: float,
         return RIGHT if typed.digits >= MIN_DIGITS else IMPRECISE
     diff = abs(_CONTEXT.subtract(typed.value, true))
     if (typed.digits >= MIN_DIGITS and diff <= Decimal(drift)
-            and not any(agrees(typed, c) or abs(_CONTEXT.subtract(typed.value, c)) < diff for c in close)):
+            and not any(agrees(typed, c) or abs(_CONTEXT.subtract(typed.value, c)) < diff for c in close)
+            and not any(agrees(typed, Decimal(r)) for r in rivals)):
         return DRIFT
     return WRONG
 

@@ -115,6 +115,11 @@ class Session:
                 for v, _ in self.diagnoser(learner, qid).confusers(qid)]
         return out
 
+    def rivals(self, qid: str, learner: Progress | None) -> list[float]:
+        """Every mistake's value here, even those inside the drift band: a value that is one of them at its
+        digits is that mistake, not drift."""
+        return [v for v, _ in self.diagnoser(learner, qid).candidates(qid, strict=False)]
+
     def errata_for(self, qid: str) -> list[Erratum]:
         return [e for e in self.lesson.errata if self.resolver.resolve(e.quantity).id == qid]
 
@@ -128,11 +133,12 @@ class Session:
         confusion: tuple[str, int] | None = None
         # a confuser is farther than the drift band from the true value; it can only agree with a typed
         # value that agrees with the true one when the typed digits are coarser than half that band
-        if (verdict != answers.WRONG and not answers.exact(typed, Decimal(value))
-                and 2 * typed.unit >= Decimal(drift)):
+        if verdict == answers.DRIFT or (verdict != answers.WRONG and not answers.exact(typed, Decimal(value))
+                                        and 2 * typed.unit >= Decimal(drift)):
             near = self.confusers(quantity.id, learner)
             values = [v for v, _ in near]
-            verdict = answers.judge(typed, value, drift, values)
+            verdict = answers.judge(typed, value, drift, values,
+                                    self.rivals(quantity.id, learner) if verdict == answers.DRIFT else ())
             k = answers.confused_with(typed, values)
             if k is not None and verdict != answers.RIGHT:
                 confusion = (near[k][1], answers.digits_to_tell(value, values))

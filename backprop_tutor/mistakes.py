@@ -16,6 +16,7 @@ accepted as right on a step cannot be told from the right answer there and is no
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -510,11 +511,17 @@ class Diagnoser:
         return {mid: t[qid] for mid, t in self.variants.items()
                 if qid in t and self.distinguishable(qid, t[qid])}
 
-    def candidates(self, qid: str) -> list[tuple[float, Finding]]:
-        """Every known way to this step's wrong value: the mistakes, and slips on the step itself."""
-        out = [(v, Finding("mistake", mid, self.text_of(mid))) for mid, v in self.mistakes_on(qid).items()]
-        out += [(v, f) for v, f in self.on_step(qid, self.view()) if self.distinguishable(qid, v)]
-        return out
+    def candidates(self, qid: str, strict: bool = True) -> list[tuple[float, Finding]]:
+        """Every known way to this step's wrong value: the mistakes, and slips on the step itself.
+        ``strict``: only those that, typed in full, are judged wrong (outside the drift band)."""
+        return [(v, f) for v, f in self.all_candidates(qid) if self.distinguishable(qid, v) or not strict]
+
+    @functools.cache  # noqa: B019 - one diagnoser serves one learner state, and lives as long as its session
+    def all_candidates(self, qid: str) -> list[tuple[float, Finding]]:
+        true = self.trace[qid]
+        out = [(t[qid], Finding("mistake", mid, self.text_of(mid))) for mid, t in self.variants.items() if qid in t]
+        out += self.on_step(qid, self.view())
+        return [(v, f) for v, f in out if math.isfinite(v) and abs(v - true) > abs(true) * 1e-12]
 
     def confusers(self, qid: str) -> list[tuple[float, Finding]]:
         """What a right-looking answer could be confused with on this step."""
@@ -697,7 +704,8 @@ class Diagnoser:
                             "significant digits gives: the method looks right. Carry at least 6 significant digits "
                             "through every step, then type this value again.")]
         cands = self.candidates(qid)
-        found = self.unique([f for v, f in cands if self.agrees(typed, v)])
+        found = self.unique([f for v, f in cands if self.agrees(typed, v)]
+                            or [f for v, f in self.candidates(qid, strict=False) if self.agrees(typed, v)])
         if found:
             return found
         slip = self.sign_or_place(true, typed)
