@@ -111,8 +111,8 @@ class Session:
         before = qid[:-1]
         if qid.endswith("+") and before in self.trace and self.trace[before] != self.trace[qid]:
             out.append((self.trace[before], f"{catalogue.symbol(before)} before the update"))
-        out += [(v, "the value of a known mistake on this step")
-                for v, _ in self.diagnoser(learner, qid).confusers(qid)]
+        out += [(v, f"what a known slip gives here ({f.id.replace('-', ' ')})")
+                for v, f in self.diagnoser(learner, qid).confusers(qid)]
         return out
 
     def rivals(self, qid: str, learner: Progress | None) -> list[float]:
@@ -140,7 +140,7 @@ class Session:
             verdict = answers.judge(typed, value, drift, values,
                                     self.rivals(quantity.id, learner) if verdict == answers.DRIFT else ())
             k = answers.confused_with(typed, values)
-            if k is not None and verdict != answers.RIGHT:
+            if k is not None and verdict != answers.RIGHT and typed.digits >= answers.MIN_DIGITS:
                 confusion = (near[k][1], answers.digits_to_tell(value, values))
             elif verdict == answers.RIGHT and (short := self.short_step(quantity.id, typed)):
                 verdict, confusion = answers.IMPRECISE, short
