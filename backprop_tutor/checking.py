@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -44,36 +44,41 @@ class Session:
         self._diagnosers: dict[tuple[frozenset, ...], mistakes.Diagnoser] = {}
 
     def _rounded(self, digits: int, modes: tuple[str, ...]) -> list[dict[str, float]]:
+        """For each rounding mode, every value as computed from intermediates rounded to ``digits``
+        significant digits (the value itself not rounded: the learner types their own last digits)."""
         out = []
         for mode in modes:
+            raw: dict[str, float] = {}
             try:
-                out.append(run(self.lesson.network, keep=rounder(digits, mode)))
+                run(self.lesson.network, keep=rounder(digits, mode), raw=raw)
             except (OverflowError, ZeroDivisionError, ValueError):
                 continue
+            out.append(raw)
         return out
 
     @cached_property
     def rounded(self) -> list[dict[str, float]]:
-        """Traces with every intermediate rounded to 4 significant digits (to nearest, down, up), then to 3
-        (to nearest, down): what a learner who rounds as they go would get."""
+        """What a learner who rounds as they go gets: every intermediate rounded to 4 significant digits
+        (to nearest, and down: truncated), then to 3."""
         return self.rounded4 + self._rounded(SIGNIFICANT - 1, (ROUND_HALF_EVEN, ROUND_DOWN))
 
     @cached_property
     def rounded4(self) -> list[dict[str, float]]:
-        return self._rounded(SIGNIFICANT, (ROUND_HALF_EVEN, ROUND_DOWN, ROUND_UP))
+        return self._rounded(SIGNIFICANT, (ROUND_HALF_EVEN, ROUND_DOWN))
 
     @cached_property
     def drift(self) -> dict[str, float]:
         """How far off each value may be from rounding every intermediate to 4 significant digits.
 
-        Twice the largest deviation of three traces rounded down, up and to nearest, and at
-        least half a unit in the fourth significant digit of the value itself.  An update is
-        judged on its step: w⁺'s band is η times its gradient's band, and a value after the
-        update may drift by at most a quarter of how much the update changed it.
+        Twice the largest deviation of two traces rounded to nearest and truncated (each value
+        computed from rounded parts), and at least half a unit in the fifth significant digit of
+        the value itself.  An update is judged on its step: w⁺'s band is η times its gradient's,
+        and a value after the update may drift by at most a quarter of how much the update
+        changed it.
         """
         traces = self.rounded4
         band = {q: max(2 * max((abs(t[q] - v) for t in traces if q in t), default=0.0),
-                       5 * 10.0 ** -SIGNIFICANT * abs(v))
+                       5 * 10.0 ** -(SIGNIFICANT + 1) * abs(v))
                 for q, v in self.trace.items()}
         eta = abs(self.trace.get("eta", 0.0))
         for q in self.catalogue:

@@ -55,10 +55,10 @@ class HalfDropped(Rules):
     """E = (target − out)², and so ∂E/∂out = −2(target − out)."""
 
     def error(self, loss: Loss, target: float, out: float) -> float:
-        return 2 * loss.error(target, out)
+        return (2 if loss.name == "half-squared-error" else 1) * loss.error(target, out)
 
     def error_slope(self, loss: Loss, target: float, out: float) -> float:
-        return 2 * loss.slope(target, out)
+        return (2 if loss.name == "half-squared-error" else 1) * loss.slope(target, out)
 
 
 class OneOutputError(Rules):
@@ -373,6 +373,8 @@ MISTAKES: tuple[Mistake, ...] = (
             family="net-as-source"),
     step_mistake("wrong-index", "The paths from h go to every neuron of the next layer: one term each, "
             "δ of that neuron times the weight from h into it."),
+    step_mistake("old-outputs", "After the update, compute the forward pass again from the inputs: each "
+                 "layer uses the new outputs of the layer before."),
     step_mistake("error-of-sum", "Square each output's difference first, then add: E_total = Σ ½(target − out)²."),
     step_mistake("eta-in-gradient", "The gradient has no η in it: η comes in only at the update."),
     step_mistake("gradient-typed", "The update asks for the new weight, w − η·∂E/∂w, not the gradient."),
@@ -445,7 +447,7 @@ class Diagnoser:
     ``known``: quantities the learner has right (pinned at their true values).
     ``own``: the learner's own wrong values of quantities not yet right, for carried errors.
     ``corrected``: earlier wrong values of quantities the learner has since got right.
-    ``rounded``: gives traces with every intermediate rounded (to 3 and 4 significant digits).
+    ``rounded``: gives each value as computed from intermediates rounded to 3 or 4 significant digits.
     """
 
     def __init__(self, net: Network, trace: dict[str, float], catalogue: dict[str, Quantity],
@@ -477,6 +479,24 @@ class Diagnoser:
     def variants(self) -> dict[str, dict[str, float]]:
         """Every mistake's trace, with what the learner has pinned."""
         return self._variants(self.known)
+
+    def local(self, qid: str) -> dict[str, float]:
+        """Each mistake made on this step alone, every other value as it should be (unless the
+        learner's own wrong values say otherwise): what the rule gives from this step's right parts."""
+        if self.ancestors(qid) <= set(self.known):
+            return {}  # the whole-lesson variants are already local
+        pinned = {q: v for q, v in self.trace.items() if q != qid} | {
+            q: v for q, v in self.own.items() if q != qid and q not in self.known}
+        out = {}
+        for m in MISTAKES:
+            net = m.network(self.net)
+            if net is None:
+                continue
+            try:
+                out[m.id] = run(net, rules=m.rules(net), pinned=pinned)[qid]
+            except (OverflowError, ZeroDivisionError, ValueError, KeyError):
+                continue
+        return out
 
     def text_of(self, mid: str) -> str:
         m = BY_ID[mid]
@@ -520,6 +540,7 @@ class Diagnoser:
     def all_candidates(self, qid: str) -> list[tuple[float, Finding]]:
         true = self.trace[qid]
         out = [(t[qid], Finding("mistake", mid, self.text_of(mid))) for mid, t in self.variants.items() if qid in t]
+        out += [(v, Finding("mistake", mid, self.text_of(mid))) for mid, v in self.local(qid).items()]
         out += self.on_step(qid, self.view())
         return [(v, f) for v, f in out if math.isfinite(v) and abs(v - true) > abs(true) * 1e-12]
 
@@ -568,7 +589,7 @@ class Diagnoser:
             total = sum(values)
             for k, t in enumerate(sh.terms):
                 name = " · ".join(symbol(x) for x in t if x != "1") + (" · 1" if "1" in t and len(t) == 1 else "")
-                is_bias = "1" in t
+                is_bias = "1" in t and any(x in self.net.biases or x.rstrip("+") in self.net.biases for x in t)
                 add((total - values[k]) / sh.n, "bias-left-out" if is_bias else self.term_id(qid),
                     f"You left out the term {name} of the sum: {q.symbol} adds one term for each of its "
                     f"{len(sh.terms)} parts.")
@@ -579,6 +600,7 @@ class Diagnoser:
                 add(total, "samples-combined-wrong", f"You added the samples' values; this lesson takes their "
                     f"mean (divide by {sh.n}).")
             out += self.special_sums(q, v)
+            out += self.sources_replaced(q, sh, v)
         elif sh.kind == "update":
             p, g = sh.terms[0][0], sh.terms[1][1]
             w, eta, grad = v(p), v("eta"), v(g)
@@ -589,7 +611,8 @@ class Diagnoser:
             add(grad, "gradient-typed", f"That is the gradient {symbol(g)}; {q.symbol} is {symbol(p)} − η·{symbol(g)}.")
             add(eta * grad, "step-typed", f"That is the step η·{symbol(g)}; {q.symbol} is {symbol(p)} minus it.")
             add(w, "not-updated", f"That is {symbol(p)} before the update: {q.symbol} = {symbol(p)} − η·{symbol(g)}.")
-        elif sh.terms and len(sh.terms[0]) == 1:  # a step that copies one value (∂net/∂w, a path's weight)
+        elif (sh.terms and len(sh.terms[0]) == 1) or re.fullmatch(r"dout_(\w+)/dnet_\1", qid):
+            # a step that copies one value (∂net/∂w, a path's weight), or a slope
             out += [(value, Finding("mistake", mid, text)) for value, mid, text in self.alternatives(qid, v)]
         return out
 
@@ -662,17 +685,48 @@ class Diagnoser:
                     out.append((v(w2), mid, self.text_of(mid)))
         return out
 
+    def sources_replaced(self, q: Quantity, sh: Shape, v: Callable[[str], float]) -> list[tuple[float, Finding]]:
+        """A net input with the wrong value on every connection: net for out, or each weight paired
+        with the neighbouring input."""
+        pairs = [t for t in sh.terms if len(t) == 2 and "1" not in t]
+        if sh.kind != "sum" or not q.id.startswith("net_") or len(pairs) < 2:
+            return []
+        rest = sum(_prod([v(x) for x in t]) for t in sh.terms if t not in pairs)
+        out = []
+        nets = [f"net_{x[4:]}" for _, x in pairs if x.startswith("out_")]
+        if len(nets) == len(pairs) and all(n.rstrip("+") in self.trace or n in self.trace for n in nets):
+            names = [n if n in self.trace else n.rstrip("+") for n in nets]
+            value = rest + sum(v(w) * v(n) for (w, _), n in zip(pairs, names))
+            out.append((value, Finding("mistake", "net-as-source", self.text_of("net-as-source"))))
+        swapped = rest + sum(v(w) * v(pairs[(k + 1) % len(pairs)][1]) for k, (w, _) in enumerate(pairs))
+        out.append((swapped, Finding("mistake", "wrong-source", f"You paired each weight with the wrong input: "
+                                     f"in {q.symbol}, {symbol(pairs[0][0])} multiplies {symbol(pairs[0][1])}.")))
+        if q.id.endswith("+"):  # after the update: the new weights with the old outputs, or the reverse
+            before = [x[:-1] if x.endswith("+") and x[:-1] in self.trace else x for _, x in pairs]
+            if before != [x for _, x in pairs]:
+                value = rest + sum(v(w) * v(x) for (w, _), x in zip(pairs, before))
+                out.append((value, Finding("mistake", "old-outputs", f"You used the outputs from before the "
+                                           f"update: {q.symbol} takes the layer's new outputs "
+                                           f"({', '.join(symbol(x) for _, x in pairs)}).")))
+            old = [w[:-1] if w.endswith("+") and w[:-1] in self.trace else w for w, _ in pairs]
+            if old != [w for w, _ in pairs]:
+                value = rest + sum(v(w) * v(x) for w, (_, x) in zip(old, pairs))
+                out.append((value, Finding("mistake", "not-updated", f"You used the weights from before the "
+                                           f"update: {q.symbol} uses {', '.join(symbol(w) for w, _ in pairs)}.")))
+        return out
+
     def special_sums(self, q: Quantity, v: Callable[[str], float]) -> list[tuple[float, Finding]]:
         """Sums with a mistake of their own: the error of the sum, the wrong summation index."""
         out = []
         L = self.net.layout
         outs = L.neurons[-1]
-        if q.id == "E_total" and not self.net.extra and self.net.loss == "half-squared-error":
-            diffs = [v(f"target_{o}") - v(f"out_{o}") for o in outs]
+        if q.id in ("E_total", "E_total+") and not self.net.extra and self.net.loss == "half-squared-error":
+            tag = q.id[len("E_total"):]
+            diffs = [v(f"target_{o}") - v(f"out_{o}{tag}") for o in outs]
             out.append((0.5 * sum(diffs) ** 2, Finding("mistake", "error-of-sum", "You squared the sum of the "
                         "differences; E_total is the sum of each output's ½(target − out)².")))
-            out.append((2 * sum(v(f"E_{o}") for o in outs), Finding("mistake", "half-dropped",
-                                                                     self.text_of("half-dropped"))))
+            out.append((2 * sum(v(f"E_{o}{tag}") for o in outs), Finding("mistake", "half-dropped",
+                                                                          self.text_of("half-dropped"))))
         if m := re.fullmatch(r"dE_total/dout_(\w+)", q.id):
             j = m[1]
             l = self.layer_of(j)
@@ -696,6 +750,11 @@ class Diagnoser:
             return [Finding("convention", "delta-sign", f"That is {q.symbol} with the other sign convention, "
                             "δ = −∂E/∂net, which some texts use. Here δ is ∂E_total/∂net, so its sign is the "
                             "opposite of yours.")]
+        before = qid[:-1]
+        if qid.endswith("+") and before in self.trace and self.agrees(typed, self.trace[before]) \
+                and self.distinguishable(qid, self.trace[before]):
+            return [Finding("slip", "not-updated", f"That is {symbol(before)}, the value before the update: "
+                            f"{q.symbol} is computed again with the updated values.")]
         carried = self.carried(qid, typed)
         if carried:
             return carried
@@ -733,14 +792,7 @@ class Diagnoser:
         """Is the value what rounding (or truncating) the intermediates to 3 or 4 digits gives?"""
         if not self.rounded or typed.digits < answers.MIN_DIGITS:
             return False
-        return any(self.agrees(typed, self.step_value(qid, r)) for r in self.rounded if qid in r)
-
-    def step_value(self, qid: str, rounded: dict[str, float]) -> float:
-        """This step computed exactly from rounded parts (the learner types their own final digits)."""
-        try:
-            return run(self.net, pinned={k: v for k, v in rounded.items() if k != qid})[qid]
-        except (OverflowError, ZeroDivisionError, ValueError):
-            return self.trace[qid]
+        return any(self.agrees(typed, r[qid]) for r in self.rounded if qid in r)
 
     @staticmethod
     def typo(true: float, typed: Typed) -> bool:

@@ -225,13 +225,14 @@ RIGHT = Rules()
 
 def run(net: Network, *, keep: Callable[[float], float] | None = None,
         backprop_through_updated: bool = False, rules: Rules | None = None,
-        pinned: dict[str, float] | None = None) -> dict[str, float]:
+        pinned: dict[str, float] | None = None, raw: dict[str, float] | None = None) -> dict[str, float]:
     """Every named quantity of one forward pass, backward pass and update (see ``run_one``);
     with several samples, each sample's quantities (``net_h1@2``) and the batch's."""
     if net.extra:
         return run_batch(net, keep=keep, backprop_through_updated=backprop_through_updated, rules=rules,
-                         pinned=pinned)
-    return run_one(net, keep=keep, backprop_through_updated=backprop_through_updated, rules=rules, pinned=pinned)
+                         pinned=pinned, raw=raw)
+    return run_one(net, keep=keep, backprop_through_updated=backprop_through_updated, rules=rules, pinned=pinned,
+                   raw=raw)
 
 
 def sample_key(key: str, k: int) -> str:
@@ -241,7 +242,7 @@ def sample_key(key: str, k: int) -> str:
 
 def run_batch(net: Network, *, keep: Callable[[float], float] | None = None,
               backprop_through_updated: bool = False, rules: Rules | None = None,
-              pinned: dict[str, float] | None = None) -> dict[str, float]:
+              pinned: dict[str, float] | None = None, raw: dict[str, float] | None = None) -> dict[str, float]:
     """Several samples: each sample's forward and backward pass, then one update with the samples'
     gradients combined (their sum, or their mean: ``net.batch``), then each sample again after it."""
     rules = rules or (ThroughUpdated() if backprop_through_updated else RIGHT)
@@ -255,6 +256,8 @@ def run_batch(net: Network, *, keep: Callable[[float], float] | None = None,
     t["eta"] = net.learning_rate
 
     def put(name: str, value: float) -> None:
+        if raw is not None:
+            raw[name] = value
         t[name] = pinned[name] if name in pinned else keep(value)
 
     def mine(k: int) -> dict[str, float]:
@@ -263,11 +266,14 @@ def run_batch(net: Network, *, keep: Callable[[float], float] | None = None,
 
     order: list[str] = []
     for k in range(1, n + 1):
-        one = run_one(net.sample(k), keep=keep, rules=rules, pinned=mine(k))
+        own: dict[str, float] | None = {} if raw is not None else None
+        one = run_one(net.sample(k), keep=keep, rules=rules, pinned=mine(k), raw=own)
         order = [key for key in one if key.startswith("dE_total/d") and key[len("dE_total/d"):] in trained]
         for key, value in one.items():
             if key not in shared and not key.endswith("+"):
                 t[sample_key(key, k)] = value
+                if raw is not None and own is not None:
+                    raw[sample_key(key, k)] = own.get(key, value)
     put("E_total", combine([t[f"E_total@{k}"] for k in range(1, n + 1)]))
     for key in order:
         p = key[len("dE_total/d"):]
@@ -285,14 +291,15 @@ def run_batch(net: Network, *, keep: Callable[[float], float] | None = None,
 
 def run_one(net: Network, *, keep: Callable[[float], float] | None = None,
             backprop_through_updated: bool = False, rules: Rules | None = None,
-            pinned: dict[str, float] | None = None) -> dict[str, float]:
+            pinned: dict[str, float] | None = None, raw: dict[str, float] | None = None) -> dict[str, float]:
     """Every named quantity of one forward pass, backward pass and update, for one sample.
 
     ``keep`` is applied to each computed value before it is used further (to model a learner
     who rounds every intermediate).  ``backprop_through_updated`` reproduces a known slip:
     the hidden layer is back-propagated through the already-updated output weights.
     ``rules`` replaces how quantities are computed (a learner's slip, see ``tutor.mistakes``);
-    ``pinned`` fixes some quantities to given values (what a learner already has).
+    ``pinned`` fixes some quantities to given values (what a learner already has).  ``raw``, if
+    given, receives each value as computed, before ``keep`` rounds it.
     """
     keep = keep or (lambda x: x)
     rules = rules or (ThroughUpdated() if backprop_through_updated else RIGHT)
@@ -303,6 +310,8 @@ def run_one(net: Network, *, keep: Callable[[float], float] | None = None,
     t: dict[str, float] = {}
 
     def put(name: str, value: float) -> float:
+        if raw is not None:
+            raw[name] = value
         t[name] = pinned[name] if name in pinned else keep(value)
         return t[name]
 

@@ -502,7 +502,7 @@ RULES: dict[str, tuple[str, frozenset[str]]] = {
     "dead-relu-slope": (OUT, frozenset({"hidden-slope-forgotten"})),  # relu's slope as 1 (= taken as 1)
     "bias-gradient-times-input": (OUT, frozenset()),  # ∂E/∂b as if the bias were a weight on out_h1
     "old-weights": (OUT, frozenset({"not-updated", "other-quantity"})),  # a ⁺ value from the old weights
-    "old-sources": (OUT, frozenset()),  # net_o⁺ with new weights but the old hidden outputs
+    "old-sources": (OUT, frozenset({"old-outputs"})),  # net_o⁺ with new weights but the old hidden outputs
     "old-value": (OUT, frozenset({"other-quantity", "not-updated"})),  # the value before the update typed
     "post-erratum": (OUT, frozenset({"erratum"})),  # the post's printed E_total⁺
 }

@@ -179,7 +179,7 @@ def test_rules_giving_the_same_value_are_named_together():
     ("dE/dw5", "0.00821670406", "power-of-ten"),
     ("w5", "0.082167041", "gradient-typed"),  # the gradient typed where w5⁺ was asked
     ("w5", "0.400", "not-updated"),  # the old weight
-    ("out_o1", "1.105905967", "other-quantity"),  # net for out
+    ("out_o1", "1.105905967", "no-squash"),  # net for out
 ])
 def test_simple_slips(name, typed, slip):
     result = Session(load()).check(name, typed)
