@@ -142,13 +142,13 @@ class Walk:
         self.flush_warnings()
         n = self.start_index(jump)
         done = sum(1 for s in self.asked if self.state.done(s.qid))
-        if jump is None and done and n < len(self.steps):
-            self.screen.resume(self, self.steps[n])
-        elif n < len(self.steps):
-            self.screen.intro(self)
-        else:
+        if jump is None and done == len(self.asked):
             self.screen.say("You have finished this lesson: here is how it went. "
                             "`backprop-tutor start --restart` does it again.", "bold")
+        elif jump is None and done:
+            self.screen.resume(self, self.steps[n])
+        else:
+            self.screen.intro(self)
         revisit = self.steps[n].qid if jump is not None and n < len(self.steps) else None
         try:
             while True:  # the end is the end only when every step is done (after --step or back, some are not)
