@@ -541,9 +541,11 @@ def start(
     if step is not None:
         session.resolver.resolve(step)  # a bad name is an error before anything is shown
     store = _store(chosen)
-    state = _load_progress(store, session.trace)
-    if store.refused:
+    state = store.load(session.trace)
+    if store.refused:  # a walk that cannot be saved is refused before it begins
         raise TutorError(store.refused)
+    _warn(state.warnings)
+    state.warnings.clear()
     if restart and state.anything():
         _forget(store, chosen.name, yes)
         state = _load_progress(store, session.trace)

@@ -406,7 +406,7 @@ class _Reader:
             self.problems.append(f"{where}: value {_plain(value)} is not a number (dropped: the step is asked "
                                  "again)")
             return None
-        counts = self.counts(where, {k: raw[k] for k in ("attempts", "hints") if k in raw}, required=True)
+        counts = self.counts(where, {k: raw[k] for k in ("attempts", "hints") if k in raw})
         typed, skill, mistakes = raw.get("typed", ""), raw.get("skill", ""), raw.get("mistakes", [])
         if not isinstance(typed, str) or not isinstance(skill, str):
             self.problems.append(f"{where}: typed or skill not text (cleared)")
@@ -421,7 +421,7 @@ class _Reader:
         return Record(status, float(value), counts["attempts"], counts["hints"], typed[:100], skill[:40],
                       [m[:100] for m in mistakes[:100]], explained)
 
-    def counts(self, where: str, raw: object, required: bool = False) -> dict[str, int]:
+    def counts(self, where: str, raw: object) -> dict[str, int]:
         """attempts and hints (and explained, on an unfinished step), each a whole number in range."""
         if not isinstance(raw, dict):
             self.problems.append(f"{where}: not a table (counts reset)")
@@ -430,9 +430,8 @@ class _Reader:
         out: dict[str, int] = {}
         for name, top in limits.items():
             if name not in raw:
-                if required and name == "attempts":
-                    self.problems.append(f"{where}: no attempts (taken as 0)")
-                if name != "explained":
+                if name != "explained":  # (a field added later: absent in older files)
+                    self.problems.append(f"{where}: no {name} (taken as 0)")
                     out[name] = 0
                 continue
             v = raw[name]

@@ -63,9 +63,10 @@ def done_before(post, qids):
 def test_jump_then_back_then_the_end_goes_on_to_the_steps_never_asked(cli, post, asked):
     k = asked.index("dE_o2/dout_h1")
     before, rest = asked[:k - 1], asked[k - 1:]  # `back` from the jump lands on the step before it
-    typed = ["back", *(answer(post, q) for q in rest), *(answer(post, q) for q in before)]
+    done_before(post, [*before[2:], *rest[2:]])  # done earlier, to keep the test short: 6 steps are typed here
+    typed = ["back", *(answer(post, q) for q in rest[:2]), *(answer(post, q) for q in before[:2])]
     out = cli("start", "--step", "dE_o2/dout_h1", input=lines(*typed)).output
-    assert f"but {len(before)} steps are still open: back to net_h1" in out
+    assert "but 2 steps are still open: back to net_h1" in out
     assert out.index("steps are still open") < out.index("You have worked through")
     assert out.count("You have worked through") == 1
     assert f"Right at the first try: {len(asked)} of {len(asked)}." in out
