@@ -164,17 +164,21 @@ class Store:
         """The saved progress, with records that still match the lesson's values; never raises."""
         self.trace = trace
         progress = Progress(self.key)
-        with self._locked() as held:
+        try:
             try:
-                disk = self._read()
-            except NotRegular as e:
-                self.refused = f"your progress file {self.path} is {e}, not a regular file: it is left alone " \
-                               "and nothing is saved (remove it, or set BACKPROP_TUTOR_HOME to another folder)"
-                progress.warnings.append(self.refused)
-                return progress
-            except Unreadable as e:
-                progress.warnings.append(self._set_aside(str(e), moved=held != "busy") + "; starting afresh")
-                return progress
+                disk = self._read()  # (no lock needed to read: saves replace the file whole)
+            except Unreadable:
+                with self._locked() as held:  # read again under the lock before moving anything aside
+                    try:
+                        disk = self._read()
+                    except Unreadable as e:
+                        progress.warnings.append(self._set_aside(str(e), moved=held != "busy") + "; starting afresh")
+                        return progress
+        except NotRegular as e:
+            self.refused = (f"your progress file {self.path} is {e}, not a regular file: it is left alone and "
+                            "nothing is saved (`backprop-tutor reset` removes it)")
+            progress.warnings.append(self.refused)
+            return progress
         if disk is not None:
             progress = disk
             self.held = set(disk.records)
@@ -369,6 +373,8 @@ class _Reader:
                 if (m[0], m[1]) not in progress.mistakes:
                     progress.mistakes.append((m[0][:100], m[1]))
         position = data.get("position")
+        if position is not None and not isinstance(position, str):
+            self.problems.append(f"position: {_plain(position)} is not a step (dropped)")
         if isinstance(position, str) and self.known(position) and not changed:
             progress.position = position  # (a changed lesson starts again at its first open step)
         if self.problems:

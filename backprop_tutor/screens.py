@@ -121,8 +121,8 @@ class Screen:
 
     def explain_prompt(self, walk: Walk, step: Step) -> str:
         symbol = walk.session.catalogue[step.qid].symbol
-        return (f"The derivation gives {symbol if self.unicode else to_ascii(symbol)} away, and the step then "
-                "no longer counts as right at the first try. Show it? [y/N] ")
+        return (f"The derivation shows {symbol if self.unicode else to_ascii(symbol)}; the step then does not "
+                "count as a first try. Show it? [y/N] ")
 
     def unknown_command(self, text: str) -> None:
         import difflib

@@ -109,6 +109,7 @@ DAMAGED_PARTS = {  # the file's other parts, each of the wrong shape
     "records_not_a_table": ("records", [], "records: not a table"),
     "wrong_deeply_listed": ("wrong", {"net_h1": [[[1]]]}, "wrong 'net_h1': not text"),
     "mistakes_not_a_list": ("mistakes", "bias", "mistakes: not a list"),
+    "position_not_a_step": ("position", [[1]], "position: a list is not a step"),
 }
 
 

@@ -189,7 +189,7 @@ def test_a_save_never_waits_forever_for_the_lock(post, monkeypatch, tmp_path):
 
 def test_explain_asks_first_and_no_shows_nothing(cli):
     out = cli("start", input=lines("explain", "n", "q")).output
-    assert "The derivation gives net_h1 away" in out and "Show it? [y/N]" in out
+    assert "The derivation shows net_h1; the step then does not count as a first try. Show it? [y/N]" in out
     assert "Not shown." in out and "Full precision" not in out
 
 
