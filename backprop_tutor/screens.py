@@ -187,17 +187,24 @@ class Screen:
         from backprop_tutor.mistakes import BY_ID
 
         q = walk.session.catalogue[step.qid]
-        slips = {"sign": "The size is right: go through the sign of each term again.",
+        formula = f"{q.symbol} = {catalogue.describe_formula(q)}"
+        other = {"sign": "The size is right: go through the sign of each term again.",
                  "power-of-ten": "The digits are right: count the decimal places again.",
-                 "other-quantity": f"Compute {q.symbol} itself: {q.symbol} = {catalogue.describe_formula(q)}."}
+                 "other-quantity": f"Compute {q.symbol} itself: {formula}.",
+                 "rounding": "Keep at least 6 significant digits in every value you carry from step to step.",
+                 "typo": "Compare the value you typed with your working, digit by digit."}
         self.say("Hint: about your last answer", "bold yellow")
         for f in findings:
             if f.kind == "mistake" and f.id in BY_ID:
                 self.text(f"Revisit the rule: {BY_ID[f.id].teach}")
-            elif f.kind == "slip" and f.id in slips:
-                self.text(slips[f.id])
-            else:  # a carried error: the finding names the value to fix first
+            elif f.kind == "mistake":  # a factor or term of this step left out, replaced or added
+                self.text(f"Build it from its parts, each once: {formula}.")
+            elif f.id in other:
+                self.text(other[f.id])
+            elif f.kind == "carried":  # the finding names the value to fix first
                 self.text(f"{f.text} `table` shows the values you have.")
+            else:
+                self.text(f.text)
         self.say("Type `hint` again for the hints on this step.", "dim")
 
     def worked(self, walk: Walk, step: Step, skipped: bool = False) -> None:
