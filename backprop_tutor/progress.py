@@ -39,7 +39,7 @@ MAX_ATTEMPTS = 10_000
 LOCK_TIMEOUT = 5.0  # seconds a save waits for another process's save
 STALE_DEAD = 10.0  # seconds: a temporary file of a process that is gone is removed after this
 STALE_ANY = 3600.0  # seconds: any temporary file this old is removed
-_TMP = re.compile(r"\.(?P<key>[^.]+)\.(?P<pid>\d+)\.[^.]+\.tmp")
+_TMP = re.compile(r"\.(?P<key>[^.]+)\.(?P<pid>\d{1,9})\.[^.]+\.tmp")
 
 
 @dataclass

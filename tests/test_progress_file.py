@@ -196,7 +196,8 @@ def test_stale_temp_files_of_dead_processes_are_cleaned(cli, monkeypatch):
     old = time.time() - 2 * progress.STALE_DEAD
     names = {"dead": f".post.{dead}.k3j_x9ab.tmp", "dead-fresh": f".post.{dead}.fresh123.tmp",
              "alive": f".post.{os.getpid()}.mine1234.tmp", "unnamed-old": ".post.ab12cd34.tmp",
-             "other-lesson-dead": f".xor.{dead}.zz99yy88.tmp", "not-ours": "notes.tmp"}
+             "other-lesson-dead": f".xor.{dead}.zz99yy88.tmp", "not-ours": "notes.tmp",
+             "absurd-pid": f".post.{10 ** 30}.qq11ww22.tmp"}
     for kind, name in names.items():
         with open(os.path.join(folder(), name), "w") as f:
             f.write("{")
@@ -210,6 +211,7 @@ def test_stale_temp_files_of_dead_processes_are_cleaned(cli, monkeypatch):
     left = set(os.listdir(folder()))
     assert names["dead"] not in left and names["unnamed-old"] not in left and names["other-lesson-dead"] not in left
     assert {names["dead-fresh"], names["alive"], names["not-ours"]} <= left  # a save may be under way
+    assert names["absurd-pid"] in left  # not a name the tutor writes: only its age could remove it
     assert [os.path.basename(str(r)).split(".")[2] for r in replaced] == [str(os.getpid())]  # named by owner
 
 
