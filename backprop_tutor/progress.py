@@ -105,8 +105,8 @@ class Progress:
         for qid in self.records:
             self.pending.pop(qid, None)
         for qid, typed in other.wrong.items():
-            self.wrong.setdefault(qid, typed)
-        self.wrong = {q: t for q, t in self.wrong.items() if q not in self.records}
+            if qid not in self.records:
+                self.wrong.setdefault(qid, typed)
         self.mistakes += [m for m in other.mistakes if m not in self.mistakes]
 
     def to_json(self) -> dict[str, object]:

@@ -158,7 +158,7 @@ def test_merge_keeps_every_confirmed_step_and_the_better_record(post):
                       "w5+": record("checked", t["w5+"]),
                       "out_h1": record("checked", t["out_h1"])}
     theirs.pending = {"out_h2": {"attempts": 0, "hints": 2}}
-    theirs.wrong = {"out_h2": "0.7"}
+    theirs.wrong = {"out_h2": "0.7", "w5+": "0.4"}
     theirs.mistakes = [("b", "net_h1")]
     held = ours.pending["out_h1"]
     ours.merge(theirs)
