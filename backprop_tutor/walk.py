@@ -29,7 +29,7 @@ YES = ("y", "yes")  # at a confirmation; the command being confirmed counts as a
 COMMANDS = {  # command: (short forms, what it does)
     "hint": (("h",), "a hint; ask again for a deeper one (3 levels)"),
     "skip": (("s",), "show the worked answer and go on (the step counts as skipped)"),
-    "explain": (("e", "x"), "the full derivation of this step"),
+    "explain": (("e", "x"), "the full derivation of this step (it shows the answer: asks first)"),
     "table": (("t",), "every value known so far"),
     "diagram": (("d",), "the network, with the values computed so far"),
     "back": (("b",), "go back one step"),
