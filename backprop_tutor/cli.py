@@ -209,24 +209,27 @@ def check(
 
 
 def _remember_check(store, state, result) -> None:
-    """A value confirmed with `check` counts as done in the walk; a wrong one is kept for diagnosis."""
+    """A value confirmed with `check` counts as done in the walk; a wrong one is kept for diagnosis.
+
+    Only this change is saved, merged into the file as it is then: what `check` read at its start
+    (and another process may have changed since, a `reset` say) is not written back."""
     from backprop_tutor import answers
-    from backprop_tutor.progress import CHECKED, Record
+    from backprop_tutor.progress import CHECKED, Progress, Record
 
     qid = result.quantity.id
+    change = Progress(state.lesson, position=state.position)
     if result.accepted:
         if qid in state.records:
             return
-        state.records[qid] = Record(CHECKED, result.value, typed=result.typed.text, skill=result.quantity.skill)
+        change.records[qid] = Record(CHECKED, result.value, typed=result.typed.text, skill=result.quantity.skill)
     elif result.verdict == answers.WRONG:
-        state.note_wrong(qid, result.typed.text, result.counted)
+        change.note_wrong(qid, result.typed.text, result.counted)
     else:
         return
     if store.refused:
         return  # said when loading
-    problem = store.save(state)
-    _warn([*state.warnings, *([problem] if problem else [])])
-    state.warnings.clear()
+    problem = store.save(change)
+    _warn([*change.warnings, *([problem] if problem else [])])
 
 
 def _load_progress(store, trace):

@@ -141,6 +141,20 @@ def test_a_save_merges_what_another_process_recorded(tmp_path, post):
     assert "Saved: 3 of 57 steps done" in child.before  # the walk counts what the file holds, check's step too
 
 
+def test_a_check_saves_only_what_it_recorded(cli, post, monkeypatch):
+    """A `reset` while a `check` is judging: the check adds its value, and does not bring back the rest."""
+    cli("check", "net_h1", "0.3775")
+    judge = Session.check
+
+    def reset_meanwhile(self, *args, **kwargs):
+        os.remove(progress_file())  # another process forgets the lesson while this one judges
+        return judge(self, *args, **kwargs)
+
+    monkeypatch.setattr(Session, "check", reset_meanwhile)
+    assert cli("check", "net_h2", "0.3925").exit_code == 0
+    assert set(saved()["records"]) == {"net_h2"}
+
+
 def record(status, value, **extra):
     return progress.Record(status, value, **extra)
 
