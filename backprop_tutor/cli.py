@@ -194,7 +194,7 @@ def check(
 
     session = Session(_lesson(lesson, random, seed, need_seed=True))
     store = _store(session.lesson)
-    state = store.load(session.trace)
+    state = _load_progress(store, session.trace)
     result = session.check(name, value, state)
     _remember_check(store, state, result)
     if json_out:
@@ -209,22 +209,40 @@ def check(
 
 
 def _remember_check(store, state, result) -> None:
-    """A value confirmed with `check` counts as done in the walk; a wrong one is kept for diagnosis."""
+    """A value confirmed with `check` counts as done in the walk; a wrong one is kept for diagnosis.
+
+    Only this change is saved, merged into the file as it is then: what `check` read at its start
+    (and another process may have changed since, a `reset` say) is not written back."""
     from backprop_tutor import answers
-    from backprop_tutor.progress import CHECKED, Record
+    from backprop_tutor.progress import CHECKED, Progress, Record
 
     qid = result.quantity.id
+    change = Progress(state.lesson, position=state.position)
     if result.accepted:
         if qid in state.records:
             return
-        state.records[qid] = Record(CHECKED, result.value, typed=result.typed.text, skill=result.quantity.skill)
+        change.records[qid] = Record(CHECKED, result.value, typed=result.typed.text, skill=result.quantity.skill)
     elif result.verdict == answers.WRONG:
-        state.note_wrong(qid, result.typed.text, result.counted)
+        change.note_wrong(qid, result.typed.text, result.counted)
     else:
         return
-    for problem in [*state.warnings, store.save(state)]:
-        if problem:
-            print(f"backprop-tutor: warning: {problem}", file=sys.stderr)
+    if store.refused:
+        return  # said when loading
+    problem = store.save(change)
+    _warn([*change.warnings, *([problem] if problem else [])])
+
+
+def _load_progress(store, trace):
+    """The lesson's progress; what had to be repaired or moved aside is said on stderr, every time."""
+    state = store.load(trace)
+    _warn(state.warnings)
+    state.warnings.clear()
+    return state
+
+
+def _warn(problems: list[str]) -> None:
+    for problem in problems:
+        print(f"backprop-tutor: warning: {problem}", file=sys.stderr)
 
 
 @app.command()
@@ -259,7 +277,7 @@ def lessons(ctx: typer.Context) -> None:
         lesson = load(name)
         session = Session(lesson)
         asked = [s.qid for s in steps(session.catalogue) if s.asked]
-        state = _store(lesson).load(session.trace)
+        state = _load_progress(_store(lesson), session.trace)
         done = sum(1 for q in asked if state.done(q))
         status = "not started" if not done else ("done" if done == len(asked) else f"{done} of {len(asked)} steps")
         rows.append((lesson, status))
@@ -504,9 +522,11 @@ def start(
     lesson: LessonOption = None,
     random: RandomOption = False,
     seed: SeedOption = None,
-    restart: Annotated[bool, typer.Option("--restart", help="Forget this lesson's progress and start over.")] = False,
+    restart: Annotated[bool, typer.Option("--restart", help="Forget this lesson's progress and start over "
+                                                            "(asks first).")] = False,
     step: Annotated[str | None, typer.Option("--step", metavar="NAME", autocompletion=_complete_name,
                                              help="Jump to a step, e.g. --step dE/dw1.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="With --restart: do not ask for confirmation.")] = False,
 ) -> None:
     """The interactive lesson: compute backpropagation by hand, one step at a time.
 
@@ -521,14 +541,17 @@ def start(
 
     chosen = _lesson(lesson, random, seed)
     session = Session(chosen)
-    store = _store(chosen)
-    state = store.load(session.trace)
-    if restart:
-        state.records.clear()
-        state.pending.clear()
-        state.position = None
     if step is not None:
         session.resolver.resolve(step)  # a bad name is an error before anything is shown
+    store = _store(chosen)
+    state = store.load(session.trace)
+    if store.refused:  # a walk that cannot be saved is refused before it begins
+        raise TutorError(store.refused)
+    _warn(state.warnings)
+    state.warnings.clear()
+    if restart and state.anything():
+        _forget(store, chosen.name, yes)
+        state = _load_progress(store, session.trace)
     if sys.stdin.isatty():
         try:
             import readline  # noqa: F401 - line editing at the prompt
@@ -562,7 +585,7 @@ def progress(ctx: typer.Context, lesson: LessonOption = None) -> None:
     chosen = load(lesson)
     session = Session(chosen)
     store = _store(chosen)
-    walk = Walk(session, store, store.load(session.trace), None, input)
+    walk = Walk(session, store, _load_progress(store, session.trace), None, input)
     progress_report(_console(ctx), walk)
 
 
@@ -581,17 +604,28 @@ def reset(
 
     chosen = load(lesson)
     store = _store(chosen)
-    if not store.path.exists():
+    if not os.path.lexists(store.path):
         print(f"No progress saved for lesson {chosen.name}: nothing to reset.")
         return
-    if not yes and not typer.confirm(f"Forget your progress in lesson {chosen.name}?", default=False):
-        print("Nothing was changed.")
-        raise typer.Exit(1)
+    _forget(store, chosen.name, yes)
+    print(f"Progress in lesson {chosen.name} forgotten. `backprop-tutor start` begins afresh.")
+
+
+def _forget(store, name: str, yes: bool) -> None:
+    """Remove a lesson's progress file once the learner said yes; no (or the end of input) changes nothing."""
+    if not yes:
+        try:
+            answer = _input(f"Forget your progress in lesson {name}? [y/N] ")
+        except EOFError:
+            answer = ""
+            print()
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing was changed.")
+            raise typer.Exit(1)
     try:
         store.remove()
     except OSError as e:
-        raise TutorError(f"could not remove {store.path}: {e.strerror}") from None
-    print(f"Progress in lesson {chosen.name} forgotten. `backprop-tutor start` begins afresh.")
+        raise TutorError(f"could not remove {store.path}: {e.strerror or e}") from None
 
 
 MAX_UPDATES = 10_000_000

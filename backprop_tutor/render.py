@@ -343,7 +343,9 @@ def progress_report(console: Console, walk) -> None:
     console.print(skills)
     hints = sum(r.hints for r in records.values()) + sum(p.get("hints", 0) for p in state.pending.values())
     checked = sum(1 for r in records.values() if r.status == progress.CHECKED)
-    _say(console, f"Hints used: {hints}. Values confirmed with `check`: {checked}.")
+    explained = sum(1 for r in records.values() if r.explained)
+    _say(console, f"Hints used: {hints}. Values confirmed with `check`: {checked}."
+         + (f" Explained before answering: {explained}." if explained else ""))
     seen: dict[str, list[str]] = {}
     for m, q in state.mistakes:
         seen.setdefault(m, []).append(q)

@@ -1,6 +1,6 @@
 """What the interactive lesson shows: step screens, hints, tables, the diagram, the summary.
 
-``Screen`` is the presentation half of ``tutor.walk.Walk``.  Equations come from the symbolic
+``Screen`` is the presentation half of ``backprop_tutor.walk.Walk``.  Equations come from the symbolic
 layer (imported when the first step is drawn) and are printed as Rich ``Text``, never markup.
 Answers are judged and reported exactly as ``backprop-tutor check`` reports them.
 """
@@ -119,6 +119,11 @@ class Screen:
     def confirm_prompt(self, level: int) -> str:
         return f"Hint {level} of 3 gives more of the answer away. Show it? [y/N] "
 
+    def explain_prompt(self, walk: Walk, step: Step) -> str:
+        symbol = walk.session.catalogue[step.qid].symbol
+        return (f"The derivation shows {symbol if self.unicode else to_ascii(symbol)}; the step then does not "
+                "count as a first try. Show it? [y/N] ")
+
     def unknown_command(self, text: str) -> None:
         import difflib
 
@@ -155,13 +160,62 @@ class Screen:
         elif level == 2:
             self.equations(symbolic.symbols_only(self.derivation(walk, step.qid)))
         else:
-            self.text(f"Put the numbers in: {q.symbol} = {catalogue.describe_formula(q, walk.session.trace)}")
+            numbers, missing = self.numbers(walk, q)
+            if numbers:
+                self.text(f"Put the numbers in: {q.symbol} = {numbers}")
+            else:
+                self.text(f"Put the numbers in: {q.symbol} = {catalogue.describe_formula(q)}, with "
+                          + self.have(walk, q) + ". " + self.still_to_do(missing))
+
+    def numbers(self, walk: Walk, q) -> tuple[str | None, list[str]]:
+        """The formula with the values of its parts, or None and the parts the learner has not done."""
+        known = walk.known()
+        missing = [d for d in dict.fromkeys(q.deps) if d not in known]
+        return (None if missing else catalogue.describe_formula(q, known)), missing
+
+    def have(self, walk: Walk, q) -> str:
+        known = walk.known()
+        parts = [f"{catalogue.symbol(d)} = {self.value(known[d])}" for d in dict.fromkeys(q.deps) if d in known]
+        return ", ".join(parts) if parts else "none of its parts done yet"
+
+    def still_to_do(self, missing: list[str]) -> str:
+        names = ", ".join(catalogue.symbol(d) for d in missing)
+        return f"Still to be computed: {names} (`back` goes to the steps before this one)."
+
+    def advice(self, walk: Walk, step: Step, findings) -> None:
+        """The hint after a diagnosed answer: the rule the mistake breaks, or where the value came from."""
+        from backprop_tutor.mistakes import BY_ID
+
+        q = walk.session.catalogue[step.qid]
+        formula = f"{q.symbol} = {catalogue.describe_formula(q)}"
+        other = {"sign": "The size is right: go through the sign of each term again.",
+                 "power-of-ten": "The digits are right: count the decimal places again.",
+                 "other-quantity": f"Compute {q.symbol} itself: {formula}.",
+                 "rounding": "Keep at least 6 significant digits in every value you carry from step to step.",
+                 "typo": "Compare the value you typed with your working, digit by digit."}
+        self.say("Hint: about your last answer", "bold yellow")
+        for f in findings:
+            if f.kind == "mistake" and f.id in BY_ID:
+                self.text(f"Revisit the rule: {BY_ID[f.id].teach}")
+            elif f.kind == "mistake":  # a factor or term of this step left out, replaced or added
+                self.text(f"Build it from its parts, each once: {formula}.")
+            elif f.id in other:
+                self.text(other[f.id])
+            elif f.kind == "carried":  # the finding names the value to fix first
+                self.text(f"{f.text} `table` shows the values you have.")
+            else:
+                self.text(f.text)
+        self.say("Type `hint` again for the hints on this step.", "dim")
 
     def worked(self, walk: Walk, step: Step, skipped: bool = False) -> None:
         q = walk.session.catalogue[step.qid]
         value = walk.session.trace[step.qid]
         self.say(f"Skipped. {q.symbol} = {catalogue.describe_formula(q)}", "yellow")
-        self.say(f"  = {catalogue.describe_formula(q, walk.session.trace)}")
+        numbers, missing = self.numbers(walk, q)
+        if numbers:
+            self.say(f"  = {numbers}")
+        else:
+            self.text(f"  with {self.have(walk, q)}. {self.still_to_do(missing)}", "dim")
         self.say(f"  = {value:.15g}", "bold")
 
     def explain(self, walk: Walk, step: Step) -> None:
@@ -198,10 +252,21 @@ class Screen:
             table.add_row(_fit(self.console, q.symbol), self.value(s.trace[step.qid]), how(r))
         self.console.print(table)
 
-    def stopped(self, walk: Walk) -> None:
-        done = sum(1 for s in walk.asked if walk.state.done(s.qid))
+    def still_open(self, walk: Walk, left: list[Step]) -> None:
+        first = walk.session.catalogue[left[0].qid].symbol
         self.console.print()
-        self.say(f"Saved: {done} of {len(walk.asked)} steps done. Resume with: {self.resume_command}", "bold")
+        self.say(f"That was the last step, but {len(left)} step{'s are' if len(left) != 1 else ' is'} still "
+                 f"open: back to {first}.", "bold yellow")
+
+    def stopped(self, walk: Walk) -> None:
+        total = len(walk.asked)
+        held = walk.done_count(walk.store.held)
+        self.console.print()
+        if walk.save_problem is None:
+            self.say(f"Saved: {held} of {total} steps done. Resume with: {self.resume_command}", "bold")
+            return
+        self.say(f"Not saved: your progress file holds {held} of {total} steps done, not the {walk.done_count()} "
+                 "you have done (see the note above).", "bold red")
 
     def summary(self, walk: Walk) -> None:
         from backprop_tutor.walk import skill_accuracy
@@ -214,7 +279,9 @@ class Screen:
                     if walk.state.records.get(st.qid) and walk.state.records[st.qid].status != progress.CHECKED]
         first = sum(r.first_try for r in answered)
         hints = sum(r.hints for r in walk.state.records.values())
-        self.say(f"Right at the first try: {first} of {len(answered)}. Hints used: {hints}.", "bold")
+        explained = sum(r.explained for r in answered)
+        shown = f" Explained before answering: {explained}." if explained else ""
+        self.say(f"Right at the first try: {first} of {len(answered)}. Hints used: {hints}.{shown}", "bold")
         for skill, right, total in skill_accuracy(walk.state, walk.asked, s.catalogue):
             if total:
                 self.say(f"  {skill:<13} {right} of {total} at the first try")
@@ -233,10 +300,10 @@ def how(r: progress.Record) -> str:
     if r.status == progress.RIGHT:
         if r.first_try:
             return "first try"
-        parts = []
+        parts = ["the explanation"] if r.explained else []
         if r.attempts:
             parts.append(f"{r.attempts} wrong attempt{'s' if r.attempts != 1 else ''}")
         if r.hints:
             parts.append(f"hint {r.hints}")
         return "right after " + ", ".join(parts)
-    return STATUS[r.status]
+    return STATUS.get(r.status, r.status) + (" after the explanation" if r.explained else "")

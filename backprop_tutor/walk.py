@@ -5,7 +5,7 @@ forward pass, error, output layer, hidden layer, after the update).  A slope tha
 value already known (∂net_o1/∂w6 = out_h2) is asked once per section, then shown.
 
 ``Walk`` is the loop, with no terminal code of its own: it reads lines through ``read`` and
-shows everything through a ``screen`` (``tutor.screens.Screen``), so tests can drive it.
+shows everything through a ``screen`` (``backprop_tutor.screens.Screen``), so tests can drive it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from backprop_tutor import answers, progress
 from backprop_tutor.catalogue import SECTIONS
@@ -20,11 +21,15 @@ from backprop_tutor.checking import Session
 from backprop_tutor.errors import BadNumber
 from backprop_tutor.progress import Progress, Record, Store
 
-HINT_LEVELS = 3
+if TYPE_CHECKING:
+    from backprop_tutor.mistakes import Finding
+
+HINT_LEVELS = progress.HINT_LEVELS
+YES = ("y", "yes")  # at a confirmation; the command being confirmed counts as a yes too
 COMMANDS = {  # command: (short forms, what it does)
     "hint": (("h",), "a hint; ask again for a deeper one (3 levels)"),
     "skip": (("s",), "show the worked answer and go on (the step counts as skipped)"),
-    "explain": (("e", "x"), "the full derivation of this step"),
+    "explain": (("e", "x"), "the full derivation of this step (it shows the answer: asks first)"),
     "table": (("t",), "every value known so far"),
     "diagram": (("d",), "the network, with the values computed so far"),
     "back": (("b",), "go back one step"),
@@ -83,11 +88,15 @@ class Walk:
         self.index = {s.qid: n for n, s in enumerate(self.steps)}
         self.asked = [s for s in self.steps if s.asked]
         self.save_warned = False
+        self.save_problem: str | None = None  # why the last save failed
+        self.advice: list[Finding] = []  # the diagnosis of the last wrong answer, for the next hint
 
     # state ------------------------------------------------------------------------------------
 
     def save(self) -> None:
         problem = self.store.save(self.state)
+        self.flush_warnings()
+        self.save_problem = problem
         if problem and not self.save_warned:
             self.screen.warn(problem + "; your answers are kept while the tutor runs and saving is tried "
                              "again after every step")
@@ -95,6 +104,15 @@ class Walk:
         elif not problem and self.save_warned:
             self.screen.say("Progress saved again.", "green")
             self.save_warned = False
+
+    def flush_warnings(self) -> None:
+        for w in self.state.warnings:
+            self.screen.warn(w)
+        self.state.warnings.clear()
+
+    def done_count(self, held: set[str] | None = None) -> int:
+        """Steps asked that are done (in ``held``: the steps the progress file holds)."""
+        return sum(1 for s in self.asked if (s.qid in held if held is not None else self.state.done(s.qid)))
 
     def known(self) -> dict[str, float]:
         """Every value the learner has: the lesson's givens and the steps done or shown."""
@@ -121,37 +139,26 @@ class Walk:
 
     def run(self, jump: str | None = None) -> bool:
         """Walk the lesson from where the learner is. True when the end was reached."""
-        for w in self.state.warnings:
-            self.screen.warn(w)
+        self.flush_warnings()
         n = self.start_index(jump)
         done = sum(1 for s in self.asked if self.state.done(s.qid))
-        if jump is None and done and n < len(self.steps):
-            self.screen.resume(self, self.steps[n])
-        elif n < len(self.steps):
-            self.screen.intro(self)
-        else:
+        if jump is None and done == len(self.asked):
             self.screen.say("You have finished this lesson: here is how it went. "
                             "`backprop-tutor start --restart` does it again.", "bold")
+        elif jump is None and done:
+            self.screen.resume(self, self.steps[n])
+        else:
+            self.screen.intro(self)
         revisit = self.steps[n].qid if jump is not None and n < len(self.steps) else None
         try:
-            while n < len(self.steps):
-                step = self.steps[n]
-                self.state.position = step.qid
-                if not step.asked:
-                    if not self.state.done(step.qid):
-                        self.record(step, progress.SHOWN, typed="")
-                    self.screen.shown(self, step)
-                    n += 1
-                    continue
-                if self.state.done(step.qid) and step.qid != revisit:
-                    n += 1
-                    continue
-                revisit = None
-                if self.ask(step) == "back":
-                    n = self.previous(n)
-                    revisit = self.steps[n].qid
-                else:
-                    n += 1
+            while True:  # the end is the end only when every step is done (after --step or back, some are not)
+                self.walk_from(n, revisit)
+                n, revisit = self.first_open(), None
+                if n == len(self.steps):
+                    break
+                left = [s for s in self.asked if not self.state.done(s.qid)]
+                if left:
+                    self.screen.still_open(self, left)
             self.state.position = None
             self.save()
             self.screen.summary(self)
@@ -161,6 +168,27 @@ class Walk:
             self.screen.stopped(self)
             return False
 
+    def walk_from(self, n: int, revisit: str | None) -> None:
+        """Go through the steps from the n-th to the end, asking those not done yet (and ``revisit``)."""
+        while n < len(self.steps):
+            step = self.steps[n]
+            self.state.position = step.qid
+            if not step.asked:
+                if not self.state.done(step.qid):
+                    self.record(step, progress.SHOWN, typed="")
+                self.screen.shown(self, step)
+                n += 1
+                continue
+            if self.state.done(step.qid) and step.qid != revisit:
+                n += 1
+                continue
+            revisit = None
+            if self.ask(step) == "back":
+                n = self.previous(n)
+                revisit = self.steps[n].qid
+            else:
+                n += 1
+
     def previous(self, n: int) -> int:
         for k in range(n - 1, -1, -1):
             if self.steps[k].asked:
@@ -168,21 +196,25 @@ class Walk:
         self.screen.say("This is the first step.", "dim")
         return n
 
-    def record(self, step: Step, status: str, typed: str, attempts: int = 0, hints: int = 0) -> None:
+    def record(self, step: Step, status: str, typed: str, attempts: int = 0, hints: int = 0,
+               explained: bool = False) -> None:
         q = self.session.catalogue[step.qid]
         old = self.state.records.get(step.qid)
         if old is not None and old.status not in (progress.CHECKED, progress.SHOWN):
             return  # answering a step again (after `back`) does not rewrite how it went the first time
         seen = [m for m, where in self.state.mistakes if where == step.qid]
         self.state.records[step.qid] = Record(status, self.session.trace[step.qid], attempts, hints, typed, q.skill,
-                                              seen)
+                                              seen, explained)
         self.state.pending.pop(step.qid, None)
         self.save()
 
     def ask(self, step: Step) -> str:
         qid = step.qid
-        pending = self.state.pending.setdefault(qid, {"attempts": 0, "hints": 0})
+        pending = self.state.pending.setdefault(qid, {})
+        pending.setdefault("attempts", 0)
+        pending.setdefault("hints", 0)
         attempted_since_hint = True
+        self.advice = []
         self.screen.step(self, step)
         while True:
             line = self.read(self.screen.prompt(self, step))
@@ -204,31 +236,43 @@ class Walk:
                 if result.verdict == answers.IMPRECISE:
                     continue
                 if result.accepted:
-                    self.record(step, progress.RIGHT, text, pending["attempts"], pending["hints"])
+                    self.record(step, progress.RIGHT, text, pending["attempts"], pending["hints"],
+                                bool(pending.get("explained")))
                     return "next"
                 pending["attempts"] += 1
                 attempted_since_hint = True
+                self.advice = list(result.findings)
                 self.state.note_wrong(qid, text, result.counted)
                 self.save()
                 continue
             if command == "hint":
-                level = pending["hints"]
+                if self.advice:  # first what the diagnosis of the last answer points to
+                    self.screen.advice(self, step, self.advice)
+                    self.advice = []  # (it does not go deeper: the next hint needs no new attempt)
+                    continue
+                level = min(pending["hints"], HINT_LEVELS)
                 if level >= HINT_LEVELS:
                     self.screen.say("That was the last hint: `skip` shows the worked answer.", "dim")
                     continue
                 if level > 0 and not attempted_since_hint:
-                    answer = self.read(self.screen.confirm_prompt(level + 1)).strip().lower()
-                    if answer not in ("y", "yes"):
+                    if not self.confirm(self.screen.confirm_prompt(level + 1), "hint"):
                         continue
                 pending["hints"] = level + 1
                 attempted_since_hint = False
                 self.save()
                 self.screen.hint(self, step, level + 1)
             elif command == "skip":
-                self.record(step, progress.SKIPPED, "", pending["attempts"], pending["hints"])
+                self.record(step, progress.SKIPPED, "", pending["attempts"], pending["hints"],
+                            bool(pending.get("explained")))
                 self.screen.worked(self, step, skipped=True)
                 return "next"
             elif command == "explain":
+                if not self.state.done(qid) and not pending.get("explained"):
+                    if not self.confirm(self.screen.explain_prompt(self, step), "explain"):
+                        self.screen.say("Not shown.", "dim")
+                        continue
+                    pending["explained"] = 1  # the step no longer counts as right at the first try
+                    self.save()
                 self.screen.explain(self, step)
             elif command == "table":
                 self.screen.table(self)
@@ -240,6 +284,11 @@ class Walk:
                 raise Stop
             else:
                 self.screen.help()
+
+    def confirm(self, prompt: str, command: str) -> bool:
+        """A yes at a confirmation: y, yes, or the command itself typed again (hint, h …)."""
+        answer = self.read(prompt).strip().lower()
+        return answer in YES or command_of(answer) == command
 
     # reports ----------------------------------------------------------------------------------
 

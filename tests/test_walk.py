@@ -98,12 +98,12 @@ def test_wrong_then_right_and_more_digits_is_not_an_attempt(cli):
 
 
 def test_hints_go_deeper_only_after_an_attempt_or_a_yes(cli):
-    result = cli("start", input=lines("hint", "hint", "n", "h", "y", "0.5", "h", "h", "0.3775", "q"))
+    result = cli("start", input=lines("hint", "hint", "n", "h", "y", "0.4123", "h", "h", "0.3775", "q"))
     out = result.output
     assert out.count("Hint 1 of 3") == 1 and "net_h1 is built from w1, i1, w2, i2, b1." in out
     assert out.count("Hint 2 of 3 gives more of the answer away. Show it? [y/N]") == 2
     assert out.count("\nHint 2 of 3\n") == 1  # shown only after the yes
-    assert "\nHint 3 of 3\n" in out  # after the wrong attempt, no question asked
+    assert "\nHint 3 of 3\n" in out  # after the wrong attempt (no diagnosis), no question asked
     assert "Put the numbers in: net_h1 = 0.15·0.05 + 0.2·0.1 + 0.35·1" in out
     assert "That was the last hint" in out
     record = saved()["records"]["net_h1"]
@@ -142,7 +142,7 @@ def test_end_of_input_saves_and_says_how_to_resume(cli):
 
 def test_restart_and_jump(cli):
     cli("start", input=lines("0.3775", "q"))
-    assert "Compute net_h1" in cli("start", "--restart", input=lines("q")).output
+    assert "Compute net_h1" in cli("start", "--restart", input=lines("y", "q")).output
     jumped = cli("start", "--step", "dE/dw1", input=lines("q")).output
     assert "Compute ∂E_total/∂w1" in jumped
     bad = cli("start", "--step", "dE/dw9")
@@ -159,7 +159,7 @@ def test_typos_get_a_clear_line_and_the_prompt_again(cli):
 
 
 def test_explain_table_and_diagram_at_the_prompt(cli):
-    out = cli("start", input=lines("0.3775", "explain", "table", "diagram", "q")).output
+    out = cli("start", input=lines("0.3775", "explain", "y", "table", "diagram", "q")).output
     assert "Full precision: out_h1 = 0.59326999210718" in out
     assert "│ net_h1   │ 0.3775 │ first try │" in out
     assert "┼──▶ h1   net 0.3775   out ?" in out
@@ -185,8 +185,7 @@ def test_a_corrupt_progress_file_is_moved_aside(cli):
     assert saved()["records"]["net_h1"]["status"] == "right"
 
 
-@pytest.mark.parametrize("content", ['{"version": 99}', "[1, 2]", '{"version": 1, "records": {"net_h1": 5}}',
-                                     '{"version": 1, "records": {"net_h1": {"status": "right"}}}', "\x00\xff"])
+@pytest.mark.parametrize("content", ['{"version": 99}', "[1, 2]", "\x00\xff", "[" * 100_000])
 def test_other_unreadable_progress_files(cli, content):
     folder = os.path.join(home(), "progress")
     os.makedirs(folder)
@@ -344,15 +343,15 @@ def test_any_lesson_can_be_walked_to_the_end(cli, write_lesson):
 
 def test_an_unreadable_progress_file_is_kept_and_moved_aside(cli, monkeypatch):
     cli("start", input=lines("0.3775", "q"))
-    real = progress.Path.read_text
+    real = progress.os.open
 
-    def denied(self, *args, **kwargs):
-        if self.name == "post.json":
+    def denied(path, *args, **kwargs):
+        if os.path.basename(path) == "post.json":
             raise PermissionError(13, "Permission denied")
-        return real(self, *args, **kwargs)
+        return real(path, *args, **kwargs)
 
     with monkeypatch.context() as m:
-        m.setattr(progress.Path, "read_text", denied)
+        m.setattr(progress.os, "open", denied)
         out = cli("start", input=lines("q")).output
     assert "could not be read (permission denied); it was moved to" in out
     folder = os.path.join(home(), "progress")
