@@ -105,8 +105,7 @@ class Progress:
         for qid in self.records:
             self.pending.pop(qid, None)
         for qid, typed in other.wrong.items():
-            if qid not in self.records:
-                self.wrong.setdefault(qid, typed)
+            self.wrong.setdefault(qid, typed)
         self.mistakes += [m for m in other.mistakes if m not in self.mistakes]
 
     def to_json(self) -> dict[str, object]:
@@ -362,8 +361,9 @@ class _Reader:
         for qid, raw in self.table(data, "pending").items():
             if self.known(qid) and qid not in progress.records:
                 progress.pending[qid] = self.counts(f"pending {_plain(qid)}", raw)
+        # a done step's earlier wrong value is kept too: a later value that still uses it is told so
         progress.wrong = {q: v[:100] for q, v in self.table(data, "wrong").items()
-                          if self.known(q) and q not in progress.records and self.text("wrong", q, v)}
+                          if self.known(q) and self.text("wrong", q, v)}
         seen = data.get("mistakes", [])
         if not isinstance(seen, list):
             self.problems.append("mistakes: not a list (dropped)")

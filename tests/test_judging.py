@@ -291,3 +291,11 @@ def test_a_random_exercise_judges_its_updates_on_their_steps():
     for w in lesson.network.weights:
         before = s.trace[w]
         assert not s.check(f"{w}+", f"{before:.6g}").accepted
+
+
+def test_a_corrected_value_is_remembered_across_sessions(cli):
+    """net_h1 wrong, then right, in two `check` runs; a third run with an out_h1 from the old net_h1."""
+    assert cli("check", "net_h1", "0.0275").exit_code == 1
+    assert cli("check", "net_h1", "0.3775").exit_code == 0
+    data = json.loads(cli("check", "out_h1", f"{sigma(0.0275):.9f}", "--json").stdout)
+    assert [d["id"] for d in data["diagnosis"]] == ["stale"]

@@ -181,7 +181,8 @@ def test_merge_keeps_every_confirmed_step_and_the_better_record(post):
     assert ours.records["net_h2"].status == "right" and ours.records["net_h2"].attempts == 2
     assert "out_h1" not in ours.pending and ours.pending["out_h2"]["hints"] == 2
     assert held == {"attempts": 1, "hints": 0}  # the walk's own dict is never swapped for another
-    assert ours.wrong == {"out_h2": "0.7"} and ours.mistakes == [("a", "net_h1"), ("b", "net_h1")]
+    # a done step's earlier wrong value is kept: a later value still built on it is told so
+    assert ours.wrong == {"out_h2": "0.7", "w5+": "0.4"} and ours.mistakes == [("a", "net_h1"), ("b", "net_h1")]
     assert ours.position == "out_h1"
 
 
