@@ -153,6 +153,8 @@ class Session:
         if verdict != answers.RIGHT:
             for e in self.errata_for(quantity.id):
                 printed = answers.parse_number(e.printed)
+                if abs(typed.value.adjusted() - printed.value.adjusted()) > 50:
+                    continue  # dozens of orders of magnitude apart (0e999999999): not the printed figure
                 if answers.agrees(typed, printed.value) or answers.agrees(printed, typed.value):
                     verdict, erratum = answers.WRONG, e
         findings: list[Finding] = []

@@ -15,16 +15,43 @@ from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from backprop_tutor import __version__
 from backprop_tutor.errors import BAD_INPUT, TutorError
+from backprop_tutor.safe_text import echo
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _untyped_flags(command: Any, ctx: Any) -> None:
+    """A flag takes no value: its help shows no `<bool>` type beside it."""
+    for param in command.get_params(ctx):
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+
+
+def reflow(help_text: str) -> str:
+    """A help text as Typer shows it: one line per paragraph, wrapped only at the terminal's width
+    (Typer keeps the line breaks of a docstring, which break phrases on a narrower terminal)."""
+    import inspect
+
+    paragraphs = inspect.cleandoc(help_text).split("\n\n")
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
+
+
+class TutorCommand(TyperCommand):
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        _untyped_flags(self, ctx)
+        super().format_help(ctx, formatter)
+
+
 class TutorGroup(TyperGroup):
     """Typer's group, with usage errors reported in one line instead of a box."""
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        _untyped_flags(self, ctx)
+        super().format_help(ctx, formatter)
 
     def main(self, args: Any = None, prog_name: str | None = None,  # type: ignore[override]
              complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
@@ -83,7 +110,7 @@ def _version(value: bool) -> None:
 def main(
     ctx: typer.Context,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colours (NO_COLOR works too).")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+    version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True,
                                           help="Show the version and exit.")] = False,
 ) -> None:
     """Learn backpropagation by doing it by hand, on the classic 2-2-2 worked example and more."""
@@ -156,6 +183,7 @@ CHECK_HELP = """Check one value you computed by hand.
 
 NAME is any quantity of the lesson: out_h1, E_total, dE/dw5, delta_o1, dE_o2/dout_h1, w5 (the
 updated weight w5+), E_total+ (the error after the update) … `backprop-tutor quantities` lists them.
+
 VALUE is read as you type it: 0.3589, .3589, 0,3589, 3.589e-1, -0.0226.
 
 How a value is judged, by the digits you typed:
@@ -177,7 +205,7 @@ Example: backprop-tutor check dE/dw5 0.082167041
 """
 
 
-@app.command(help=CHECK_HELP, context_settings={"ignore_unknown_options": True})
+@app.command(cls=TutorCommand, help=CHECK_HELP, context_settings={"ignore_unknown_options": True})
 @handled
 def check(
     ctx: typer.Context,
@@ -245,7 +273,7 @@ def _warn(problems: list[str]) -> None:
         print(f"backprop-tutor: warning: {problem}", file=sys.stderr)
 
 
-@app.command()
+@app.command(cls=TutorCommand)
 @handled
 def quantities(ctx: typer.Context, lesson: LessonOption = None) -> None:
     """List every name `check` accepts, with its symbol and meaning.
@@ -260,7 +288,7 @@ def quantities(ctx: typer.Context, lesson: LessonOption = None) -> None:
     quantities_table(_console(ctx), chosen, build(chosen.network))
 
 
-@app.command()
+@app.command(cls=TutorCommand)
 @handled
 def lessons(ctx: typer.Context) -> None:
     """List the bundled lessons, with your progress in each.
@@ -284,7 +312,7 @@ def lessons(ctx: typer.Context) -> None:
     lessons_table(_console(ctx), rows)
 
 
-@app.command()
+@app.command(cls=TutorCommand)
 @handled
 def explain(
     ctx: typer.Context,
@@ -323,7 +351,7 @@ def explain(
 VERIFY_TOLERANCE = 1e-12
 
 
-@app.command()
+@app.command(cls=TutorCommand)
 @handled
 def verify(ctx: typer.Context, lesson: LessonOption = None) -> None:
     """Check the engine's gradients against SymPy's differentiation of the whole E_total.
@@ -344,7 +372,7 @@ def verify(ctx: typer.Context, lesson: LessonOption = None) -> None:
         raise typer.Exit(1)
 
 
-@app.command("what-if", context_settings={"ignore_unknown_options": True})
+@app.command("what-if", cls=TutorCommand, context_settings={"ignore_unknown_options": True})
 @handled
 def what_if(
     ctx: typer.Context,
@@ -370,7 +398,7 @@ def what_if(
     for change in changes:
         name, sep, text = change.partition("=")
         if not sep or not name.strip():
-            raise TutorError(f"'{change}' is not a change: write NAME=VALUE, like w5=0.5")
+            raise TutorError(f"'{echo(change)}' is not a change: write NAME=VALUE, like w5=0.5")
         by_name = {normalize(q): q for q in given}
         if normalize(name) in by_name:  # w5 here is the given w5, not the updated w5⁺ of `check`
             values[by_name[normalize(name)]] = _given_value(by_name[normalize(name)], text)
@@ -384,10 +412,10 @@ def what_if(
 
             close = difflib.get_close_matches(name, sorted(given), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise TutorError(f"unknown given value '{name}'{hint} (what-if changes weights, biases, inputs, "
+            raise TutorError(f"unknown given value '{echo(name)}'{hint} (what-if changes weights, biases, inputs, "
                              "targets and eta)") from None
         else:
-            raise TutorError(f"'{name}' is computed, not given: what-if changes weights, biases, inputs, "
+            raise TutorError(f"'{echo(name)}' is computed, not given: what-if changes weights, biases, inputs, "
                              "targets and eta")
         values[qid] = _given_value(qid, text)
     net = session.lesson.network
@@ -403,11 +431,12 @@ def what_if(
          [*outputs, "E_total", *grads, "E_total+"])
 
 
-@app.command("lesson-check")
+@app.command("lesson-check", cls=TutorCommand)
 @handled
 def lesson_check(
     ctx: typer.Context,
-    path: Annotated[str, typer.Argument(metavar="FILE", show_default=False, help="The lesson file to check.")],
+    path: Annotated[str, typer.Argument(metavar="FILE|NAME", show_default=False, autocompletion=_complete_lesson,
+                                        help="The lesson file to check, or a bundled lesson's name.")],
 ) -> None:
     """For lesson authors: is this lesson file ready to teach with?
 
@@ -417,19 +446,14 @@ def lesson_check(
 
     Example: backprop-tutor lesson-check my-lesson.toml
     """
-    from pathlib import Path
-
     from backprop_tutor import symbolic
     from backprop_tutor.checking import Session
-    from backprop_tutor.lesson import load_file
+    from backprop_tutor.lesson import load
     from backprop_tutor.mistakes import MISTAKES, Diagnoser
     from backprop_tutor.walk import steps
 
-    file = Path(path)
-    if not file.is_file():
-        raise TutorError(f"no lesson file '{path}'")
     out = _out(ctx)
-    lesson = load_file(file, path)  # the format: a LessonError here is one line, exit 2
+    lesson = load(path)  # the format: a LessonError here is one line, exit 2
     out.say(f"✓ format: {lesson.title} ({'-'.join(map(str, lesson.network.layout.sizes))}, "
             f"{', '.join(dict.fromkeys(lesson.network.activations))})", "green")
     session = Session(lesson)
@@ -470,11 +494,11 @@ def _given_value(qid: str, text: str) -> float:
 
     value = float(parse_number(text).value)
     if qid == "eta" and value <= 0:
-        raise TutorError(f"eta must be above 0, got {text}")
+        raise TutorError(f"eta must be above 0, got {echo(text)}")
     return value
 
 
-@app.command()
+@app.command(cls=TutorCommand)
 @handled
 def key(
     ctx: typer.Context,
@@ -494,7 +518,7 @@ def key(
     from backprop_tutor.render import answer_key
 
     if fmt not in ("md", "csv", "json"):
-        raise TutorError(f"--format must be md, csv or json, got '{fmt}'")
+        raise TutorError(f"--format must be md, csv or json, got '{echo(fmt)}'")
     answer_key(Session(_lesson(lesson, random, seed)), fmt)
 
 
@@ -511,11 +535,11 @@ def _input(prompt: str) -> str:
     """One line from the learner; echoed when it does not come from a terminal (piped answers)."""
     line = input(prompt)
     if not sys.stdin.isatty():
-        print(line)
+        print(echo(line))
     return line
 
 
-@app.command()
+@app.command(cls=TutorCommand)
 @handled
 def start(
     ctx: typer.Context,
@@ -570,7 +594,7 @@ def start(
         raise typer.Exit(130 if isinstance(e, KeyboardInterrupt) else 0) from None
 
 
-@app.command()
+@app.command(cls=TutorCommand)
 @handled
 def progress(ctx: typer.Context, lesson: LessonOption = None) -> None:
     """Show your progress in a lesson: each section, first-try accuracy per skill, hints used.
@@ -589,7 +613,7 @@ def progress(ctx: typer.Context, lesson: LessonOption = None) -> None:
     progress_report(_console(ctx), walk)
 
 
-@app.command()
+@app.command(cls=TutorCommand)
 @handled
 def reset(
     ctx: typer.Context,
@@ -632,7 +656,7 @@ MAX_UPDATES = 10_000_000
 BAR_AFTER = 300_000  # updates: runs this long get a progress bar (about half a second)
 
 
-@app.command()
+@app.command(cls=TutorCommand)
 @handled
 def train(
     ctx: typer.Context,
@@ -794,9 +818,18 @@ def train(
         raise typer.Exit(130)
 
 
+for _info in app.registered_commands:  # help texts wrapped as written (see ``reflow``)
+    _info.help = reflow(_info.help or (_info.callback.__doc__ if _info.callback else None) or "")
+
+
 def _safe_streams() -> None:
-    """On a terminal that cannot show unicode, replace what it cannot show instead of crashing.
-    (The tutor's own output already falls back to ASCII; this covers help texts and the like.)"""
+    """Bytes on stdin that are not text in its encoding are read as U+FFFD (and so refused as an
+    answer), never a crash.  On a terminal that cannot show unicode, replace what it cannot show
+    instead of crashing.  (The tutor's own output already falls back to ASCII; this covers help
+    texts and the like.)"""
+    reconfigure_input = getattr(sys.stdin, "reconfigure", None)
+    if reconfigure_input is not None:
+        reconfigure_input(errors="replace")
     for stream in (sys.stdout, sys.stderr):
         try:
             "∂".encode(stream.encoding or "ascii")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from backprop_tutor.safe_text import echo
+
 BAD_INPUT = 2
 
 
@@ -15,7 +17,7 @@ class UnknownQuantity(TutorError):
     def __init__(self, name: str, suggestions: list[str]):
         self.name, self.suggestions = name, suggestions
         hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
-        super().__init__(f"unknown quantity '{name}'{hint} "
+        super().__init__(f"unknown quantity '{echo(name)}'{hint} "
                          "(`backprop-tutor quantities` lists every name)")
 
 
@@ -29,8 +31,7 @@ class GivenQuantity(TutorError):
 class BadNumber(TutorError):
     def __init__(self, text: str, why: str):
         self.text, self.why = text, why
-        shown = text if len(text) <= 40 else text[:37] + "…"
-        super().__init__(f"'{shown}' is not a number I can check: {why}")
+        super().__init__(f"'{echo(text, 40)}' is not a number I can check: {why}")
 
 
 class LessonError(TutorError):
@@ -45,5 +46,5 @@ class LessonError(TutorError):
 
 class UnknownLesson(TutorError):
     def __init__(self, name: str, available: list[str]):
-        super().__init__(f"no lesson '{name}': not a bundled lesson ({', '.join(available)}) "
+        super().__init__(f"no lesson '{echo(name)}': not a bundled lesson ({', '.join(available)}) "
                          "and no such file")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +21,12 @@ from backprop_tutor.answers import parse_number
 from backprop_tutor.errors import BadNumber, LessonError, TutorError, UnknownLesson
 from backprop_tutor.names import BIAS_MODES, HIDDEN_LETTERS, NUMBERINGS, Layout
 from backprop_tutor.network import ACTIVATIONS, LOSSES, Network, run
+from backprop_tutor.safe_text import echo, printable
 
 DEFAULT_LESSON = "post"
 MAX_BYTES = 1_000_000
+MAX_NAME = 1024  # characters of a --lesson name or path
+MAX_DEPTH = 8  # tables and lists inside each other; a lesson needs 4 (data.inputs of several samples)
 MAX_NEURONS = 16
 
 FIELDS: dict[str, dict[str, bool]] = {  # section -> field -> required
@@ -123,35 +128,69 @@ def bundled_names() -> list[str]:
 def load(name_or_path: str | None = None) -> Lesson:
     """A bundled lesson by name, or a lesson file by path; the post's example by default."""
     name = DEFAULT_LESSON if name_or_path is None else name_or_path
-    if not name.strip():
+    if not name.strip() or "\x00" in name:
         raise UnknownLesson(name, bundled_names())
-    candidate = bundled_dir() / f"{name}.toml"
-    if "/" not in name and "\\" not in name and not name.endswith(".toml") and candidate.is_file():
-        return load_file(candidate, name)
-    path = Path(name).expanduser()
-    if path.is_file():
-        return load_file(path, str(path))
-    if path.exists():
+    if len(name) > MAX_NAME:
+        raise LessonError(echo(name), f"is {len(name):,} characters long; a lesson's name or path has at most "
+                          f"{MAX_NAME:,}")
+    path = Path(os.path.expanduser(name))  # "~nouser/x.toml" stays as typed (Path.expanduser would raise)
+    try:
+        candidate = bundled_dir() / f"{name}.toml"
+        if "/" not in name and "\\" not in name and not name.endswith(".toml") and candidate.is_file():
+            return load_file(candidate, name)
+        if path.is_file():
+            return load_file(path, str(path))
+        exists = path.exists()
+    except OSError as e:  # a name too long for the file system, and the like
+        raise LessonError(str(path), f"cannot be read ({e.strerror or e})") from None
+    if exists:
         raise LessonError(str(path), "is not a file")
     raise UnknownLesson(name, bundled_names())
 
 
+def _read(path: Path, source: str) -> bytes:
+    """The bytes of a regular file, at most MAX_BYTES of them; a FIFO or a device is refused unread."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # opening a FIFO must not wait
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise LessonError(source, "is not a file")
+            data = f.read(MAX_BYTES + 1)
+    except (OSError, ValueError) as e:
+        raise LessonError(source, f"cannot be read ({getattr(e, 'strerror', None) or e})") from None
+    if len(data) > MAX_BYTES:
+        raise LessonError(source, f"is larger than {MAX_BYTES:,} bytes; a lesson is a small text file")
+    return data
+
+
+def _depth(doc: Any) -> int:
+    """How deeply tables and lists nest in a parsed document (without recursion)."""
+    deepest, stack = 0, [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth <= MAX_DEPTH:
+            children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return deepest
+
+
 def load_file(path: Path, name: str) -> Lesson:
     source = str(path)
+    data = _read(path, source)
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise LessonError(source, f"is larger than {MAX_BYTES:,} bytes; a lesson is a small text file")
-        data = path.read_bytes()
-    except OSError as e:
-        raise LessonError(source, f"cannot be read ({e.strerror or e})") from None
-    try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte-order mark, as some editors write, is not part of the text
     except UnicodeDecodeError:
         raise LessonError(source, "is not UTF-8 text; a lesson is a TOML file") from None
+    deep = f"nests tables or lists more than {MAX_DEPTH} deep; a lesson needs at most 4"
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise LessonError(source, f"is not valid TOML: {e}") from None
+    except RecursionError:  # tomllib reads nested values recursively: hundreds deep, it gives up
+        raise LessonError(source, deep) from None
+    if _depth(doc) > MAX_DEPTH:
+        raise LessonError(source, deep)
     try:
         return parse(doc, source, name)
     except LessonError as e:
@@ -223,10 +262,11 @@ class _Reader:
         self.check_keys(value, key, f"{key}.")
         return value
 
-    def text(self, value: Any, field: str) -> str:
+    def text(self, value: Any, field: str, multiline: bool = True) -> str:
+        """Text to show, with control characters escaped once and for all (``safe_text.printable``)."""
         if not isinstance(value, str) or not value.strip():
             raise self.fail(field, f"expected text, got {_kind(value)}")
-        return value.strip()
+        return printable(value.strip(), multiline)
 
     def number(self, value: Any, field: str) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -283,7 +323,7 @@ def parse(doc: dict[str, Any], source: str, name: str) -> Lesson:
     """Check a parsed lesson document field by field and build its network."""
     r = _Reader(source)
     r.check_keys(doc, "", "")
-    title = r.text(doc["title"], "title")
+    title = r.text(doc["title"], "title", multiline=False)
     description = r.text(doc["description"], "description")
     net, data = r.table(doc, "network"), r.table(doc, "data")
 
@@ -345,6 +385,15 @@ def parse(doc: dict[str, Any], source: str, name: str) -> Lesson:
                            r.printed(e.get("printed"), f"errata[{k}].printed"),
                            r.text(e.get("why"), f"errata[{k}].why"))
                    for k, e in enumerate(_tables(r, doc.get("errata", []), "errata")))
+    if errata:
+        from backprop_tutor.catalogue import Resolver, build
+
+        resolver = Resolver(build(network))
+        for k, e in enumerate(errata):
+            try:
+                resolver.resolve(e.quantity)
+            except TutorError as error:
+                raise r.fail(f"errata[{k}].quantity", f"not a computed quantity of this lesson: {error}") from None
     claims = []
     for k, c in enumerate(_tables(r, doc.get("claims", []), "claims")):
         updates = c["updates"]

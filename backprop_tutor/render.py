@@ -14,6 +14,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from backprop_tutor import answers
+from backprop_tutor.safe_text import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -42,10 +43,36 @@ def can_encode(encoding: str | None, text: str) -> bool:
 
 
 def colour_wanted(stream: TextIO, no_color: bool = False) -> bool:
-    """Colour only for a terminal, and never with --no-color, NO_COLOR or TERM=dumb."""
-    if no_color or "NO_COLOR" in os.environ or os.environ.get("TERM") == "dumb":
+    """Colour as no-color.org, force-color.org and Rich have it: never with --no-color, a non-empty
+    NO_COLOR, TERM=dumb or TTY_COMPATIBLE=0; always with TTY_COMPATIBLE=1 or a non-empty FORCE_COLOR;
+    otherwise when the stream is a terminal.  An empty variable counts as unset."""
+    env = os.environ
+    if no_color or env.get("NO_COLOR") or env.get("TERM", "").lower() in ("dumb", "unknown") \
+            or env.get("TTY_COMPATIBLE") == "0":
         return False
-    return bool(getattr(stream, "isatty", lambda: False)())
+    if env.get("TTY_COMPATIBLE") == "1" or env.get("FORCE_COLOR"):
+        return True
+    try:
+        return bool(getattr(stream, "isatty", lambda: False)())
+    except ValueError:  # a closed stream
+        return False
+
+
+def enable_vt_mode() -> bool:
+    """On Windows, ask the console to interpret ANSI styles (virtual-terminal processing, Windows 10
+    and later); True when it does.  Elsewhere terminals do already, and nothing is done."""
+    if sys.platform != "win32":
+        return False
+    import ctypes
+
+    kernel32 = ctypes.windll.kernel32
+    enabled = False
+    for std_handle in (-11, -12):  # STD_OUTPUT_HANDLE, STD_ERROR_HANDLE
+        handle = kernel32.GetStdHandle(std_handle)
+        mode = ctypes.c_uint32()
+        if kernel32.GetConsoleMode(handle, ctypes.byref(mode)):
+            enabled = bool(kernel32.SetConsoleMode(handle, mode.value | 0x0004)) or enabled  # VT processing
+    return enabled
 
 
 class Out:
@@ -53,7 +80,7 @@ class Out:
 
     def __init__(self, no_color: bool = False, stream: TextIO | None = None):
         self.stream = stream or sys.stdout
-        self.colour = colour_wanted(self.stream, no_color)
+        self.colour = colour_wanted(self.stream, no_color) and (sys.platform != "win32" or enable_vt_mode())
         self.unicode = can_encode(getattr(self.stream, "encoding", None), "∂δ⁺·−½²η✓✗≈→…—•")
         self.width = shutil.get_terminal_size((80, 24)).columns
 
@@ -61,7 +88,7 @@ class Out:
         return text if self.unicode else to_ascii(text)
 
     def say(self, text: str = "", style: str = "") -> None:
-        text = self.fit(text)
+        text = self.fit(printable(text, multiline=True))
         if len(text) > self.width > 20:  # fold, keeping the indent: never cut by a narrow terminal
             import textwrap
 
@@ -86,13 +113,15 @@ def make_console(no_color: bool = False) -> Console:
     """A Rich console for tables, built after the options are parsed (NO_COLOR, --no-color hold)."""
     from rich.console import Console
 
-    no_color = no_color or "NO_COLOR" in os.environ
-    return Console(no_color=no_color, highlight=False, emoji=False)
+    force = os.environ.get("FORCE_COLOR")  # Rich reads an empty FORCE_COLOR as "no terminal": it is unset
+    force_terminal = sys.stdout.isatty() if force == "" and os.environ.get("TTY_COMPATIBLE") is None else None
+    return Console(no_color=no_color or bool(os.environ.get("NO_COLOR")), force_terminal=force_terminal,
+                   highlight=False, emoji=False, markup=False)
 
 
 def error_line(message: str) -> None:
-    """The one line a user sees for bad input; plain, on stderr."""
-    line = f"backprop-tutor: error: {message}"
+    """The one line a user sees for bad input; plain, on stderr, with control characters escaped."""
+    line = f"backprop-tutor: error: {printable(message)}"
     print(line if can_encode(getattr(sys.stderr, "encoding", None), line) else to_ascii(line), file=sys.stderr)
 
 
@@ -148,7 +177,7 @@ def lessons_table(console: Console, lessons: list[tuple[Lesson, str]]) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=_fit(console, "Bundled lessons (use with --lesson NAME)"), show_lines=True)
+    table = Table(title=_text(console, "Bundled lessons (use with --lesson NAME)"), show_lines=True)
     table.add_column("name", style="bold", no_wrap=True)
     table.add_column("network", no_wrap=True)
     table.add_column("about")
@@ -158,7 +187,8 @@ def lessons_table(console: Console, lessons: list[tuple[Lesson, str]]) -> None:
         shape = "-".join(map(str, net.layout.sizes))
         about = Text(_fit(console, lesson.title), style="bold")
         about.append("\n" + _fit(console, " ".join(lesson.description.split())))
-        table.add_row(lesson.name, f"{shape}\n{', '.join(dict.fromkeys(net.activations))}", about, status)
+        kinds = ", ".join(dict.fromkeys(net.activations))
+        table.add_row(_text(console, lesson.name), f"{shape}\n{kinds}", about, status)
     console.print(table)
 
 
@@ -174,12 +204,12 @@ def quantities_table(console: Console, lesson: Lesson, catalogue: dict) -> None:
         rows = [q for q in catalogue.values() if q.section == section and not q.given]
         if not rows:
             continue
-        table = Table(title=_fit(console, heading), title_justify="left", expand=False)
+        table = Table(title=_text(console, heading), title_justify="left", expand=False)
         table.add_column("name", style="bold", no_wrap=True)
         table.add_column("symbol", no_wrap=True)
         table.add_column("meaning")
         for q in rows:
-            table.add_row(q.id, _fit(console, q.symbol), _fit(console, q.meaning))
+            table.add_row(_text(console, q.id), _text(console, q.symbol), _text(console, q.meaning))
         console.print(table)
     _say(console, "Names are forgiving: case, underscores and spaces do not matter; dE/dw5, ∂E/∂w5, "
         "grad_w5 and w5_new all work. In `check`, w5 means the updated weight w5⁺.", "dim")
@@ -295,7 +325,7 @@ def verification(console: Console, lesson: Lesson, rows: list, tolerance: float)
     """The engine's gradients beside SymPy's, one row per parameter; True when all agree."""
     from rich.table import Table
 
-    table = Table(title=_fit(console, f"∂E_total/∂p for lesson {lesson.name}: the engine and SymPy, "
+    table = Table(title=_text(console, f"∂E_total/∂p for lesson {lesson.name}: the engine and SymPy, "
                                       "which differentiates the whole E_total at 30 digits"), title_justify="left")
     for column in ("parameter", "engine", "SymPy", "difference"):
         table.add_column(column, justify="left" if column == "parameter" else "right", no_wrap=True)
@@ -327,12 +357,12 @@ def progress_report(console: Console, walk) -> None:
     if not records:
         _say(console, f"No progress yet in {lesson.title}. `backprop-tutor start` begins the lesson.")
         return
-    table = Table(title=_fit(console, f"Your progress: {lesson.title}"), title_justify="left")
+    table = Table(title=_text(console, f"Your progress: {lesson.title}"), title_justify="left")
     for column in ("section", "done", "skipped", "status"):
         table.add_column(column, no_wrap=True)
     for heading, done, total, skipped in walk.section_status():
         status = "complete" if done == total else ("not started" if done == 0 else "in progress")
-        table.add_row(_fit(console, heading), f"{done} of {total}", str(skipped), status)
+        table.add_row(_text(console, heading), f"{done} of {total}", str(skipped), status)
     console.print(table)
     skills = Table(title="Right at the first try, per skill", title_justify="left")
     for column in ("skill", "first try", "answered"):
@@ -357,7 +387,16 @@ def progress_report(console: Console, walk) -> None:
 
 
 def _fit(console: Console, text: str) -> str:
+    """Text safe to show: control characters escaped, in ASCII where the console cannot show unicode."""
+    text = printable(text, multiline=True)
     return text if can_encode(console.encoding, text) else to_ascii(text)
+
+
+def _text(console: Console, text: str, style: str = ""):
+    """A table title or cell: ``Text``, never markup (a lesson title "[/oops]" is shown as written)."""
+    from rich.text import Text
+
+    return Text(_fit(console, text), style=style)
 
 
 def _say(console: Console, text: str, style: str = "") -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from backprop_tutor import catalogue, diagram, progress
 from backprop_tutor.answers import MIN_DIGITS
 from backprop_tutor.catalogue import SECTIONS
-from backprop_tutor.render import Out, _fit, _say, check_result, print_lines, to_ascii, unicode_ok
+from backprop_tutor.render import Out, _fit, _say, _text, check_result, print_lines, to_ascii, unicode_ok
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -241,7 +241,7 @@ class Screen:
         from rich.table import Table
 
         s = walk.session
-        table = Table(title=_fit(self.console, title), title_justify="left")
+        table = Table(title=_text(self.console, title), title_justify="left")
         for column in ("quantity", "value", "how"):
             table.add_column(column, no_wrap=column != "how")
         for step in walk.steps:

@@ -61,7 +61,7 @@ CATALOGUE = [
     (["reset", "--lesson", "nope"], 2, "no lesson 'nope'"),
     (["verify", "--lesson", "nope"], 2, "no lesson 'nope'"),
     (["lesson-check"], 2, "Missing argument"),
-    (["lesson-check", "/no/such.toml"], 2, "no lesson file"),
+    (["lesson-check", "/no/such.toml"], 2, "no lesson '/no/such.toml'"),
     (["what-if"], 2, "Missing argument"),
     (["nosuchcommand"], 2, "No such command"),
 ]
