@@ -19,7 +19,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from backprop_tutor import __version__
 from backprop_tutor.errors import BAD_INPUT, TutorError
-from backprop_tutor.safe_text import echo
+from backprop_tutor.safe_text import echo, json_text, printable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -226,9 +226,7 @@ def check(
     result = session.check(name, value, state)
     _remember_check(store, state, result)
     if json_out:
-        import json
-
-        print(json.dumps(result.as_dict(), ensure_ascii=False))
+        print(json_text(result.as_dict()))
     else:
         from backprop_tutor.render import check_result
 
@@ -270,7 +268,7 @@ def _load_progress(store, trace):
 
 def _warn(problems: list[str]) -> None:
     for problem in problems:
-        print(f"backprop-tutor: warning: {problem}", file=sys.stderr)
+        print(f"backprop-tutor: warning: {printable(problem)}", file=sys.stderr)
 
 
 @app.command(cls=TutorCommand)
@@ -629,10 +627,10 @@ def reset(
     chosen = load(lesson)
     store = _store(chosen)
     if not os.path.lexists(store.path):
-        print(f"No progress saved for lesson {chosen.name}: nothing to reset.")
+        print(f"No progress saved for lesson {printable(chosen.name)}: nothing to reset.")
         return
-    _forget(store, chosen.name, yes)
-    print(f"Progress in lesson {chosen.name} forgotten. `backprop-tutor start` begins afresh.")
+    _forget(store, printable(chosen.name), yes)
+    print(f"Progress in lesson {printable(chosen.name)} forgotten. `backprop-tutor start` begins afresh.")
 
 
 def _forget(store, name: str, yes: bool) -> None:
@@ -771,9 +769,7 @@ def train(
     checks = check_claims(chosen, trained) if full and right_rule else []
     figures = published_figures(chosen, trained) if as_published and full else []
     if json_out:
-        import json
-
-        print(json.dumps(report.train_json(chosen, net, loop, run, checks, figures, until), ensure_ascii=False))
+        print(json_text(report.train_json(chosen, net, loop, run, checks, figures, until)))
     elif quiet:
         outs = ", ".join(f"{label} {v:.9g}" for (label, _), v in zip(output_labels(net), run.last.outputs))
         out.say(f"E_total {run.last.error:.9g} after {run.last.update:,} updates ({outs})")

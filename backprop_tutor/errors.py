@@ -39,7 +39,8 @@ class LessonError(TutorError):
 
     def __init__(self, source: str, problem: str, field: str | None = None, line: int | None = None):
         self.source, self.field, self.problem, self.line = source, field, problem, line
-        at = f"{source}:{line}" if line else source
+        shown = echo(source, 240)  # a path as typed, cut if absurdly long
+        at = f"{shown}:{line}" if line else shown
         where = f"{at}: {field}: " if field else f"{at}: "
         super().__init__(f"lesson {where}{problem}")
 

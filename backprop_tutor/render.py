@@ -242,7 +242,7 @@ def derivation(console: Console, lesson: Lesson, derived, errata: list) -> None:
 def answer_key(session, fmt: str) -> None:
     """Every quantity of a lesson with its formula and value: Markdown, CSV or JSON, on stdout
     (in ASCII where the terminal cannot show unicode)."""
-    text = key_text(session, fmt)
+    text = printable(key_text(session, fmt), multiline=True)
     print(text if can_encode(getattr(sys.stdout, "encoding", None), text) else to_ascii(text), end="")
 
 
@@ -252,12 +252,11 @@ def key_text(session, fmt: str) -> str:
     lesson, cat, trace = session.lesson, session.catalogue, session.trace
     rows = [(q, describe_formula(q) if not q.given else "given", trace[q.id]) for q in cat.values()]
     if fmt == "json":
-        import json
+        from backprop_tutor.safe_text import json_text
 
-        return json.dumps({"lesson": lesson.name, "title": lesson.title, "seed": lesson.seed,
-                           "quantities": [{"name": q.id, "symbol": q.symbol, "section": q.section, "formula": f,
-                                           "value": v, "shown": post_digits(v)} for q, f, v in rows]},
-                          ensure_ascii=False) + "\n"
+        return json_text({"lesson": lesson.name, "title": lesson.title, "seed": lesson.seed,
+                          "quantities": [{"name": q.id, "symbol": q.symbol, "section": q.section, "formula": f,
+                                          "value": v, "shown": post_digits(v)} for q, f, v in rows]}) + "\n"
     if fmt == "csv":
         import csv
         import io

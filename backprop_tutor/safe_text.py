@@ -44,3 +44,12 @@ def echo(text: str, limit: int = ECHO_LIMIT) -> str:
     """Something the user typed, to quote back in one line: escaped, and cut to ``limit`` characters."""
     shown = printable(text)
     return shown if len(shown) <= limit else shown[:limit - 1] + "…"
+
+
+def json_text(value: object) -> str:
+    """JSON for a terminal or a program: unicode as itself, but what ``printable`` escapes as a JSON
+    escape (``\\u009b``): ``json.dumps`` escapes only C0 controls, and a lone surrogate cannot be
+    written at all."""
+    import json
+
+    return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(value, ensure_ascii=False))
