@@ -53,6 +53,12 @@ class TutorGroup(TyperGroup):
         _untyped_flags(self, ctx)
         super().format_help(ctx, formatter)
 
+    def _main_shell_completion(self, ctx_args: Any, prog_name: str, complete_var: str | None = None) -> None:
+        from backprop_tutor.completion import register
+
+        register()  # bash completion that keeps `net_h1@2` and `--lesson=x` in one word
+        super()._main_shell_completion(ctx_args, prog_name, complete_var)
+
     def main(self, args: Any = None, prog_name: str | None = None,  # type: ignore[override]
              complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
         from backprop_tutor.render import error_line
@@ -134,14 +140,13 @@ def _out(ctx: typer.Context):
 
 
 def _complete_name(ctx: typer.Context, incomplete: str) -> list[str]:
-    from backprop_tutor import catalogue, lesson
+    from backprop_tutor import catalogue, completion, lesson
 
     try:
         cat = catalogue.build(lesson.load((ctx.params or {}).get("lesson")).network)
     except TutorError:
         return []
-    key = catalogue.normalize(incomplete)
-    return [q for q, item in cat.items() if not item.given and catalogue.normalize(q).startswith(key)]
+    return completion.names(cat, incomplete)
 
 
 def _complete_lesson(incomplete: str) -> list[str]:
