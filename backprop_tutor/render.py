@@ -89,16 +89,23 @@ class Out:
 
     def say(self, text: str = "", style: str = "") -> None:
         text = self.fit(printable(text, multiline=True))
-        if len(text) > self.width > 20:  # fold, keeping the indent: never cut by a narrow terminal
-            import textwrap
-
-            indent = text[:len(text) - len(text.lstrip())]
-            text = textwrap.fill(text.strip(), width=self.width - 1, initial_indent=indent,
-                                 subsequent_indent=indent + "  ", break_on_hyphens=False, break_long_words=True)
+        if self.width > 20 and any(len(line) > self.width for line in text.split("\n")):
+            text = "\n".join(self._fold(line) for line in text.split("\n"))
         if self.colour and style:
             codes = ";".join(_STYLES[s] for s in style.split())
             text = f"\x1b[{codes}m{text}\x1b[0m"
         print(text, file=self.stream)
+
+    def _fold(self, line: str) -> str:
+        """A line longer than the terminal, folded, keeping its indent: never cut by a narrow terminal.
+        (Each line on its own: a paragraph already folded keeps its line breaks and spaces.)"""
+        if len(line) <= self.width:
+            return line
+        import textwrap
+
+        indent = line[:len(line) - len(line.lstrip())]
+        return textwrap.fill(line.strip(), width=self.width - 1, initial_indent=indent,
+                             subsequent_indent=indent + "  ", break_on_hyphens=False, break_long_words=True)
 
     def paragraph(self, text: str, first: str = "  ", rest: str = "  ", style: str = "") -> None:
         """Text folded to the terminal's width, every line indented."""
