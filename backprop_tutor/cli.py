@@ -828,6 +828,11 @@ def _safe_streams() -> None:
     answer), never a crash.  On a terminal that cannot show unicode, replace what it cannot show
     instead of crashing.  (The tutor's own output already falls back to ASCII; this covers help
     texts and the like.)"""
+    if sys.stdin is None:  # started with stdin closed (`<&-`): nothing to read, as from /dev/null
+        sys.stdin = open(os.devnull, encoding="utf-8")
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:  # closed (`>&-`): what would be shown goes nowhere
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))
     reconfigure_input = getattr(sys.stdin, "reconfigure", None)
     if reconfigure_input is not None:
         reconfigure_input(errors="replace")
@@ -840,6 +845,16 @@ def _safe_streams() -> None:
                 reconfigure(errors="replace")
 
 
+def _output_closed() -> None:
+    """Point stdout at the null device: what is still buffered for a closed or full output is dropped,
+    not reported again by Python at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def run() -> None:
     """The console script."""
     _safe_streams()
@@ -847,9 +862,21 @@ def run() -> None:
         app(prog_name="backprop-tutor")
         return
     try:
-        app(prog_name="backprop-tutor")
+        try:
+            app(prog_name="backprop-tutor")
+        finally:
+            sys.stdout.flush()  # a failed write of the output is reported here, not lost at exit
     except SystemExit:
         raise
+    except BrokenPipeError:  # the reader went away (`| head`): stop, quietly
+        _output_closed()
+        sys.exit(1)
+    except OSError as e:  # the output cannot be written (a full disk, /dev/full), or another I/O error
+        from backprop_tutor.render import error_line
+
+        _output_closed()
+        error_line(f"input/output error: {e.strerror or e}" + (f" ({e.filename})" if e.filename else ""))
+        sys.exit(BAD_INPUT)
     except Exception as e:
         from backprop_tutor.render import error_line
 

@@ -322,3 +322,29 @@ def test_VT_mode_is_a_no_op_elsewhere(monkeypatch):
     monkeypatch.setattr(render.sys, "platform", "linux")
     monkeypatch.setattr(ctypes, "windll", None, raising=False)  # would fail if it were used
     assert render.enable_vt_mode() is False
+
+
+# --- found while hunting: the output itself ------------------------------------------------------
+
+def shell(command: str, tmp_path) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), "BACKPROP_TUTOR_HOME": str(tmp_path / "home")}
+    return subprocess.run(["bash", "-c", f"'{sys.executable}' -m backprop_tutor {command}"], capture_output=True,
+                          env=environment, timeout=120)
+
+
+@pytest.mark.parametrize("command", ["check w5 0.3589 --json", "key", "quantities", "train -n 10"])
+def test_an_output_that_cannot_be_written_is_one_line_and_exit_2_not_an_internal_error(tmp_path, command):
+    done = shell(f"{command} > /dev/full", tmp_path)
+    assert done.returncode == 2 and done.stderr.decode() == (
+        "backprop-tutor: error: input/output error: No space left on device\n")
+
+
+def test_closed_standard_streams_are_not_an_internal_error(tmp_path):
+    assert shell("start <&-", tmp_path).returncode == 0  # nothing to read: as at the end of input
+    assert shell("check w5 0.35891648 >&-", tmp_path).returncode == 0
+    assert shell("check w5 nope 2>&-", tmp_path).returncode == 2
+
+
+def test_a_closed_pipe_stops_quietly(tmp_path):
+    done = shell("train -n 20000 --every 1 | head -c 10; exit ${PIPESTATUS[0]}", tmp_path)  # far more than a pipe holds
+    assert done.returncode == 1 and done.stderr == b"" and len(done.stdout) == 10
