@@ -54,9 +54,10 @@ class TutorGroup(TyperGroup):
         super().format_help(ctx, formatter)
 
     def _main_shell_completion(self, ctx_args: Any, prog_name: str, complete_var: str | None = None) -> None:
-        from backprop_tutor.completion import register
+        if os.environ.get(complete_var or f"_{prog_name}_COMPLETE".replace("-", "_").upper()):
+            from backprop_tutor.completion import register
 
-        register()  # bash completion that keeps `net_h1@2` and `--lesson=x` in one word
+            register()  # bash completion that keeps `net_h1@2` and `--lesson=x` in one word
         super()._main_shell_completion(ctx_args, prog_name, complete_var)
 
     def main(self, args: Any = None, prog_name: str | None = None,  # type: ignore[override]
