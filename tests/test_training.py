@@ -2,6 +2,7 @@
 after 10,000 updates (shared/reference/post-numbers.md), and `train`'s options as a person uses them."""
 
 import csv
+import dataclasses
 import json
 import math
 import os
@@ -12,9 +13,11 @@ import pexpect
 import pytest
 from test_engine import SHAPES, random_network
 
+from backprop_tutor.compiled import CompiledLoop, loop_source
 from backprop_tutor.lesson import bundled_dir, load
 from backprop_tutor.network import run
-from backprop_tutor.training import Loop, loop_source, slow_updates, train
+from backprop_tutor.training import train
+from backprop_tutor.updates import plain_updates
 
 CASES = [pytest.param(shape, seed, numbering, bias_mode, trained, acts, through,
                       id=f"{'-'.join(map(str, shape))}-{numbering}-{bias_mode}-{trained}-{through}")
@@ -29,10 +32,10 @@ CASES = [pytest.param(shape, seed, numbering, bias_mode, trained, acts, through,
 def test_the_compiled_loop_is_the_plain_loop(shape, seed, numbering, bias_mode, trained, acts, through):
     net = random_network(shape, seed, numbering=numbering, bias_mode=bias_mode, train_biases=trained,
                          activations=acts)
-    loop = Loop(net, 0.3, through_updated=through)
+    loop = CompiledLoop(net, 0.3, through_updated=through)
     fast, slow = loop.params(), loop.params()
     loop.step(fast, 40)
-    slow_updates(net, slow, 40, 0.3, through)
+    plain_updates(loop, slow, 40)
     assert fast == pytest.approx(slow, rel=1e-12, abs=1e-15)
 
 
@@ -41,7 +44,7 @@ def test_one_compiled_update_is_the_engines_update(shape, seed, numbering, bias_
     net = random_network(shape, seed, numbering=numbering, bias_mode=bias_mode, train_biases=trained,
                          activations=acts)
     trace = run(net, backprop_through_updated=through)
-    loop = Loop(net, through_updated=through)
+    loop = CompiledLoop(net, through_updated=through)
     p = loop.params()
     loop.step(p, 1)
     after = dict(zip(loop.names, p))
@@ -54,11 +57,25 @@ def test_one_compiled_update_is_the_engines_update(shape, seed, numbering, bias_
 
 
 def test_the_compiled_source_holds_no_lesson_values():
+    """The safety of the compiled loop's exec: only templates and indices reach its source."""
     a = random_network((2, 3, 2), 1)
     b = random_network((2, 3, 2), 2)
-    b = b.__class__(a.layout, b.weights, b.biases, a.activations, a.loss, b.inputs, b.targets, 0.9, a.train_biases)
+    b = dataclasses.replace(b, activations=a.activations, learning_rate=0.9)
     assert loop_source(a) == loop_source(b)
     assert all(f"{v:.6f}"[2:8] not in loop_source(a) for v in a.weights.values())
+    several_a = dataclasses.replace(a, extra=((b.inputs, b.targets),), batch="mean")
+    several_b = dataclasses.replace(b, extra=((a.inputs, a.targets),) * 1)
+    assert loop_source(several_a) == loop_source(several_b) != loop_source(a)
+    assert all(f"{v:.6f}"[2:8] not in loop_source(several_a) for v in [*a.weights.values(), *b.inputs])
+
+
+def test_the_builder_refuses_a_character_its_templates_cannot_write(monkeypatch):
+    from backprop_tutor.network import ACTIVATIONS
+
+    bad = dataclasses.replace(ACTIVATIONS["tanh"], code="__import__('os').getpid() or tanh({net})")
+    monkeypatch.setitem(ACTIVATIONS, "tanh", bad)
+    with pytest.raises(AssertionError, match="unexpected characters"):
+        loop_source(random_network((2, 2, 1), 1, activations=("tanh", "tanh")))
 
 
 def test_ten_thousand_updates_reproduce_the_reference():
@@ -201,7 +218,8 @@ def test_run_schedule_keeps_the_last_state_on_interrupt():
         if done >= 40:
             raise KeyboardInterrupt
 
-    loop = Loop(load().network)
+    loop = CompiledLoop(load().network)
     run = run_schedule(loop, 100, every=20, progress=progress)
     assert run.stopped == "interrupted" and 20 <= run.last.update < 40  # the last state fully reached
-    assert run.rows[-1] == run.last and run.rows[-2].update == 20
+    rows = list(run.rows)
+    assert (rows[-1].update, rows[-1].error) == (run.last.update, run.last.error) and rows[-2].update == 20
