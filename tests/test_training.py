@@ -223,3 +223,61 @@ def test_run_schedule_keeps_the_last_state_on_interrupt():
     assert run.stopped == "interrupted" and 20 <= run.last.update < 40  # the last state fully reached
     rows = list(run.rows)
     assert (rows[-1].update, rows[-1].error) == (run.last.update, run.last.error) and rows[-2].update == 20
+
+
+def test_csv_on_a_full_device_is_one_line_and_exit_2(cli):
+    """The write fails only when the buffer is flushed, at close: still one line, exit 2."""
+    result = cli("train", "-n", "3", "--csv", "/dev/full", "-q")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == "backprop-tutor: error: cannot write --csv /dev/full: No space left on device"
+
+
+def test_the_posts_train_imports_neither_numpy_nor_sympy():
+    script = ("import sys\nfrom backprop_tutor.cli import app\n"
+              "try:\n    app(['train', '-n', '10', '--csv', '/dev/null'], prog_name='backprop-tutor')\n"
+              "except SystemExit:\n    pass\n"
+              "print('HEAVY', [m for m in ('numpy', 'sympy') if m in sys.modules])\n")
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert "HEAVY []" in out.stdout, out.stdout + out.stderr
+
+
+WIDE = """title = "wide"
+description = "16-16-16, trained by NumPy's matrices"
+[network]
+layers = [16, 16, 16]
+activation = "logistic"
+loss = "half-squared-error"
+weights = [{weights}]
+biases = [0.1, -0.1]
+learning_rate = 0.5
+[data]
+inputs = [{inputs}]
+targets = [{targets}]
+"""
+
+
+def test_ctrl_c_and_the_progress_bar_with_numpys_loop(tmp_path):
+    from backprop_tutor.lesson import load_file
+    from backprop_tutor.training import matrices_win
+
+    text = WIDE.format(weights=", ".join(f"{((k * 37) % 19 - 9) / 30:.3f}" for k in range(512)),
+                       inputs=", ".join(f"{k / 16:.3f}" for k in range(16)),
+                       targets=", ".join(f"{0.1 + k / 20:.3f}" for k in range(16)))
+    path = tmp_path / "wide.toml"
+    path.write_text(text)
+    assert matrices_win(load_file(path, "wide").network)
+    command = installed()
+    env = {**os.environ, "TERM": "xterm-256color", "BACKPROP_TUTOR_HOME": str(tmp_path)}
+    env.pop("NO_COLOR", None)
+    child = pexpect.spawn(command[0], [*command[1:], "train", "--lesson", str(path), "--epochs", "10000000"],
+                          env=env, dimensions=(40, 120), encoding="utf-8", timeout=60)
+    child.expect(r"[1-9][\d]*/10000000")  # the live progress bar, moving
+    child.sendintr()
+    child.expect(r"Stopped \(Ctrl-C\) after ([\d,]+) of 10,000,000 updates")
+    reached = int(child.match.group(1).replace(",", ""))
+    child.expect(pexpect.EOF)
+    child.close()
+    assert 0 < reached < 10_000_000 and child.exitstatus == 130, child.before
+    assert "Traceback" not in child.before
