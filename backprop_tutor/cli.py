@@ -629,7 +629,7 @@ def _forget(store, name: str, yes: bool) -> None:
 
 
 MAX_UPDATES = 10_000_000
-BAR_AFTER = 300_000  # updates: runs this long get a progress bar (about half a second)
+BAR_AFTER = 2_400_000  # multiply-adds: runs this long get a progress bar (300,000 updates of the post)
 
 
 @app.command()
@@ -672,7 +672,7 @@ def train(
 
     from backprop_tutor import report
     from backprop_tutor.network import output_labels
-    from backprop_tutor.training import check_claims, make_loop, published_figures, run_schedule
+    from backprop_tutor.training import check_claims, make_loop, multiply_adds, published_figures, run_schedule
 
     if not 1 <= epochs <= MAX_UPDATES:
         raise TutorError(f"--epochs must be a whole number from 1 to {MAX_UPDATES:,}, got {epochs}")
@@ -715,7 +715,8 @@ def train(
         writer.writerow([point.update, repr(point.error), *map(repr, point.outputs), *map(repr, point.params)])
 
     bar = None
-    if epochs >= BAR_AFTER and not quiet and not json_out and sys.stdout.isatty():
+    work = epochs * multiply_adds(net, batch_size)  # a wide lesson gets its bar after fewer updates
+    if work >= BAR_AFTER and epochs >= 1_000 and not quiet and not json_out and sys.stdout.isatty():
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
         bar = Progress("training", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
