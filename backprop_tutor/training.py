@@ -15,7 +15,6 @@ import heapq
 import itertools
 import math
 import struct
-import tempfile
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -234,6 +233,8 @@ class Rows:
         self.last = point
         if len(self._rows) >= self.KEEP:
             if self._file is None:
+                import tempfile  # only for a long table: it is slow to import
+
                 self._file = tempfile.TemporaryFile()
                 self._width = 2 + len(point.outputs)
             for row in self._rows:

@@ -201,7 +201,7 @@ def test_divergence_is_found_at_the_same_update_by_either_loop(monkeypatch):
     for crossover in (10**9, 0):  # the compiled loop, then NumPy's
         monkeypatch.setattr(training, "CROSSOVER", crossover)
         with pytest.raises(training.Diverged) as caught:
-            training.train(net, 100_000)
+            training.train(net, 2_000)
         found.append(caught.value.update)
     assert found[0] == found[1] > 0
 

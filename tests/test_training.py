@@ -281,3 +281,11 @@ def test_ctrl_c_and_the_progress_bar_with_numpys_loop(tmp_path):
     child.close()
     assert 0 < reached < 10_000_000 and child.exitstatus == 130, child.before
     assert "Traceback" not in child.before
+
+
+def test_as_published_is_refused_for_several_samples(cli, write_lesson):
+    source = (bundled_dir() / "xor.toml").read_text()
+    claims = '\n[[claims]]\nupdates = 10\nerror = "0.5"\noutputs = ["0.5"]\nwhy = "a claim"\n'
+    result = cli("train", "--as-published", "--lesson", write_lesson(source + claims))
+    assert result.exit_code == 2 and "a rule for one sample" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
