@@ -158,8 +158,12 @@ class Schedule:
 
     @cached_property
     def powers(self) -> frozenset[int]:
-        return frozenset({0, self.total} | set(itertools.takewhile(lambda k: k < self.total,
-                                                                   (10 ** e for e in itertools.count()))))
+        """0, 1, 10, 100, … below the total, and the total."""
+        points, k = {0, self.total}, 1
+        while k < self.total:
+            points.add(k)
+            k *= 10
+        return frozenset(points)
 
     @cached_property
     def curve(self) -> frozenset[int]:
@@ -169,19 +173,13 @@ class Schedule:
         return u in self.powers or bool(self.every and u % self.every == 0)
 
     def recorded(self, u: int) -> bool:
-        return bool(self.record_every) and (u % self.record_every == 0 or u == self.total)  # type: ignore[operator]
+        return self.record_every is not None and (u % self.record_every == 0 or u == self.total)
 
     def points(self) -> Iterator[int]:
         """Every state looked at, in order, each once."""
         few = sorted(self.powers | self.curve | {max(self.total - 1, 0)})
         many = [range(0, self.total + 1, n) for n in (self.every, self.record_every) if n]
         return (u for u, _ in itertools.groupby(heapq.merge(few, *many)))
-
-
-def checkpoints(total: int, every: int | None = None) -> list[int]:
-    """The updates of the checkpoint table (see ``Schedule``), as a list: for a short run."""
-    schedule = Schedule(total, every)
-    return [u for u in range(total + 1) if schedule.in_table(u)]
 
 
 def history(loop: Updates, total: int, points: Iterable[int], *, until: float | None = None,
