@@ -75,7 +75,8 @@ class _Writer:
         if through_updated and not self.one_sample:
             raise ValueError("the slip of back-propagating through updated weights is modelled for one sample")
         names = L.weight_names() + L.bias_names()
-        self.p = {name: f"p{k}" for k, name in enumerate(names)}
+        self.p = {name: f"p{k}" for k, name in enumerate(names)}  # each parameter's variable
+        self.a = {name: f"a{k}" for k, name in enumerate(names)}  # … and its gradient over a batch
         self.params = ", ".join(self.p.values())
         self.trained = [n for n in names if n.startswith("w") or self.train_biases]
         self.sample = ", ".join([*(f"x{s}" for s in range(L.sizes[0])), *(f"y{k}" for k in range(L.sizes[-1]))])
@@ -157,11 +158,11 @@ class _Writer:
         """Several samples: this sample's gradient of each parameter into layer l, added to the batch's."""
         L, lines = self.L, []
         for r in range(L.sizes[l]):
-            lines += [f"a{self.p[L.weights[l - 1][r][s]][1:]} += d{l}_{r} * {self.out(l - 1, s)}"
+            lines += [f"{self.a[L.weights[l - 1][r][s]]} += d{l}_{r} * {self.out(l - 1, s)}"
                       for s in range(L.sizes[l - 1])]
         if self.train_biases:
             for b, fed in self.bias_feeds(l).items():
-                lines.append(f"a{self.p[b][1:]} += {' + '.join(f'd{l}_{r}' for r in fed)}")
+                lines.append(f"{self.a[b]} += {' + '.join(f'd{l}_{r}' for r in fed)}")
         return lines
 
     def one_sample_update(self) -> list[str]:
@@ -201,11 +202,11 @@ class _Writer:
             body = [
                 "nb = len(batches)",
                 "for u in range(start, start + count):",
-                *_indent([f"a{self.p[n][1:]} = 0.0" for n in self.trained], 1),
+                *_indent([f"{self.a[n]} = 0.0" for n in self.trained], 1),
                 f"    for {self.sample} in batches[u % nb]:",
                 *_indent(self.batch_sample(), 2),
                 "    rate = steps[u % nb]",
-                *_indent([f"{self.p[n]} -= rate * a{self.p[n][1:]}" for n in self.trained], 1),
+                *_indent([f"{self.p[n]} -= rate * {self.a[n]}" for n in self.trained], 1),
             ]
         return head + _indent(body, 1) + [f"    p[:] = [{self.params}]"]
 

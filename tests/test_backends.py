@@ -97,11 +97,17 @@ def test_both_loops_and_the_plain_loop_agree_after_many_updates(net, batch_size)
 @pytest.mark.parametrize("net", [n for n in NETS if not n.extra], ids=[k for k, n in zip(KINDS, NETS) if not n.extra])
 def test_both_loops_take_the_published_slip_as_the_engine_does(net):
     trace = run(net, backprop_through_updated=True)
-    for loop in (CompiledLoop(net, through_updated=True), MatrixLoop(net, through_updated=True)):
+    loops = (CompiledLoop(net, through_updated=True), MatrixLoop(net, through_updated=True))
+    for loop in loops:
         p = loop.params()
         loop.step(p, 1)
         for name, value in zip(loop.names, p):
             assert value == pytest.approx(trace.get(name + "+", trace[name]), rel=1e-12, abs=1e-15), name
+    a, b, c = loops[0].params(), loops[0].params(), loops[0].params()
+    loops[0].step(a, 30)
+    loops[1].step(b, 30)
+    plain_updates(loops[0], c, 30)
+    assert b == pytest.approx(a, rel=1e-12, abs=1e-14) and c == pytest.approx(a, rel=1e-12, abs=1e-14)
 
 
 @pytest.mark.parametrize("net", NETS, ids=KINDS)
