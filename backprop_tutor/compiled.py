@@ -25,6 +25,8 @@ ALLOWED = re.compile(r"[\w\s.,:=+\-*/()<>\[\]%]*")  # every character the templa
 
 
 class CompiledLoop(Updates):
+    """The updates as the straight-line Python ``loop_source`` writes for this shape, compiled once."""
+
     def __init__(self, net: Network, learning_rate: float | None = None, batch_size: int | None = None,
                  through_updated: bool = False):
         super().__init__(net, learning_rate, batch_size, through_updated)

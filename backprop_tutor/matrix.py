@@ -85,6 +85,9 @@ class _Pass:
 
 
 class MatrixLoop(Updates):
+    """The updates as NumPy matrices, a batch at a time; the flat parameters are read into each
+    layer's [W | b] at the start of ``step`` and written back at its end."""
+
     def __init__(self, net: Network, learning_rate: float | None = None, batch_size: int | None = None,
                  through_updated: bool = False):
         super().__init__(net, learning_rate, batch_size, through_updated)
