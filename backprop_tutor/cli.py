@@ -657,7 +657,7 @@ def _forget(store, name: str, yes: bool) -> None:
 
 
 MAX_UPDATES = 10_000_000
-BAR_AFTER = 300_000  # updates: runs this long get a progress bar (about half a second)
+BAR_AFTER = 2_400_000  # multiply-adds: runs this long get a progress bar (300,000 updates of the post)
 
 
 @app.command(cls=TutorCommand)
@@ -700,7 +700,7 @@ def train(
 
     from backprop_tutor import report
     from backprop_tutor.network import output_labels
-    from backprop_tutor.training import BatchLoop, check_claims, make_loop, published_figures, run_schedule
+    from backprop_tutor.training import check_claims, make_loop, multiply_adds, published_figures, run_schedule
 
     if not 1 <= epochs <= MAX_UPDATES:
         raise TutorError(f"--epochs must be a whole number from 1 to {MAX_UPDATES:,}, got {epochs}")
@@ -743,7 +743,8 @@ def train(
         writer.writerow([point.update, repr(point.error), *map(repr, point.outputs), *map(repr, point.params)])
 
     bar = None
-    if epochs >= BAR_AFTER and not quiet and not json_out and sys.stdout.isatty():
+    work = epochs * multiply_adds(net, batch_size)  # a wide lesson gets its bar after fewer updates
+    if work >= BAR_AFTER and epochs >= 1_000 and not quiet and not json_out and sys.stdout.isatty():
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
         bar = Progress("training", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -760,14 +761,17 @@ def train(
                                record=record if writer else None,
                                progress=(lambda done: bar.update(task, completed=done))  # type: ignore[arg-type]
                                if bar else None)
+        if csv_handle is not None:
+            csv_handle.close()  # what is still buffered is written now, and can fail now
     except KeyboardInterrupt:  # before the first update, or while the bar was being drawn
         run = run or Run.at_start(loop, epochs)
         run.stopped = "interrupted"
     except OSError as e:
         raise TutorError(f"cannot write --csv {csv_file}: {e.strerror}") from None
     finally:
-        if csv_handle is not None:
-            csv_handle.close()
+        if csv_handle is not None and not csv_handle.closed:
+            with contextlib.suppress(OSError):
+                csv_handle.close()
 
     trained = run.trained(loop)
     full = run.stopped is None and run.last.update == epochs
@@ -775,7 +779,7 @@ def train(
     checks = check_claims(chosen, trained) if full and right_rule else []
     figures = published_figures(chosen, trained) if as_published and full else []
     if json_out:
-        print(json_text(report.train_json(chosen, net, loop, run, checks, figures, until)))
+        report.write_train_json(sys.stdout, chosen, net, loop, run, checks, figures, until)
     elif quiet:
         outs = ", ".join(f"{label} {v:.9g}" for (label, _), v in zip(output_labels(net), run.last.outputs))
         out.say(f"E_total {run.last.error:.9g} after {run.last.update:,} updates ({outs})")
@@ -784,7 +788,7 @@ def train(
                 "output weights" if as_published else "gradient descent")
         batches = ""
         if net.extra:
-            size = len(loop.batches[0]) if isinstance(loop, BatchLoop) else 1
+            size = len(loop.batches[0])
             batches = (f" ({run.last.update // loop.updates_per_epoch:,} epochs of {len(net.samples)} samples, "
                        + ("full batch" if loop.updates_per_epoch == 1 else f"batches of {size}")
                        + f", gradients {'averaged' if net.batch == 'mean' else 'summed'})")

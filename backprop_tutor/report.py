@@ -7,7 +7,8 @@ Plain text through ``render.Out`` (no Rich import): `train --epochs 10000` start
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, TextIO
 
 from backprop_tutor.render import Out
 
@@ -22,16 +23,22 @@ def _e(v: float) -> str:
     return f"{v:.9g}"
 
 
-def checkpoint_table(out: Out, lesson: Lesson, rows: list[Point], net=None) -> None:
+def checkpoint_table(out: Out, lesson: Lesson, rows: Iterable[Point], net=None) -> None:
+    """The table of checkpoints; ``rows`` is read twice (the widths, then the lines), never held."""
     net = net or lesson.network
     from backprop_tutor.network import output_labels
 
     heads = ["update", "E_total", *(f"{label} (target {t:g})" for label, t in output_labels(net))]
-    cells = [[f"{p.update:,}", _e(p.error), *(_e(v) for v in p.outputs)] for p in rows]
-    widths = [max(len(h), *(len(c[k]) for c in cells)) for k, h in enumerate(heads)]
+
+    def cells(p: Point) -> list[str]:
+        return [f"{p.update:,}", _e(p.error), *(_e(v) for v in p.outputs)]
+
+    widths = [len(h) for h in heads]
+    for p in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, cells(p))]
     out.say("  " + "  ".join(h.rjust(w) for h, w in zip(heads, widths)), "bold")
-    for c in cells:
-        out.say("  " + "  ".join(v.rjust(w) for v, w in zip(c, widths)))
+    for p in rows:
+        out.say("  " + "  ".join(v.rjust(w) for v, w in zip(cells(p), widths)))
 
 
 def loss_curve(out: Out, samples: list[tuple[int, float]]) -> None:
@@ -99,9 +106,14 @@ def as_published(out: Out, lesson: Lesson, figures: list[tuple[str, str, float, 
         out.paragraph(f"{label}: the original prints {printed}; {how} gives {_e(value)}.", f"  {mark} ", "    ")
 
 
-def train_json(chosen: Lesson, net, loop, run, checks: list, figures: list, until: float | None) -> dict:
-    """`train --json`: one object with the run, its checkpoints, the parameters and the claims checked."""
+def write_train_json(stream: TextIO, chosen: Lesson, net, loop, run, checks: list, figures: list,
+                     until: float | None) -> None:
+    """`train --json`: one object with the run, its checkpoints, the parameters and the claims checked.
+    The checkpoints are written one by one as they are read (an --every 1 run has one per update)."""
+    import json
+
     from backprop_tutor.network import output_labels
+    from backprop_tutor.safe_text import json_text
 
     names = loop.names
     data: dict[str, object] = {
@@ -111,7 +123,7 @@ def train_json(chosen: Lesson, net, loop, run, checks: list, figures: list, unti
         "outputs": dict(zip((label for label, _ in output_labels(net)), run.last.outputs)),
         "targets": dict(zip((label.replace("out_", "target_") for label, _ in output_labels(net)),
                             (t for _, t in output_labels(net)))),
-        "checkpoints": [{"update": p.update, "error": p.error, "outputs": list(p.outputs)} for p in run.rows],
+        "checkpoints": None,  # streamed below
         "parameters": {n: {"before": b, "after": a} for n, b, a in zip(names, loop.params(), run.last.params)},
         "stopped": run.stopped,
     }
@@ -126,4 +138,16 @@ def train_json(chosen: Lesson, net, loop, run, checks: list, figures: list, unti
     if figures:
         data["as_published"] = [{"figure": f[0], "printed": f[1], "reproduced": f[2], "how": f[3], "agrees": f[4]}
                                 for f in figures]
-    return data
+    # json.dumps(data) with its usual separators, but the checkpoints written as they are read
+    stream.write("{")
+    for k, (key, value) in enumerate(data.items()):
+        stream.write(", " * (k > 0) + json.dumps(key) + ": ")
+        if key != "checkpoints":
+            stream.write(json_text(value))  # lesson text, escaped as everywhere else
+            continue
+        stream.write("[")
+        for n, p in enumerate(run.rows):
+            stream.write(", " * (n > 0) + json.dumps({"update": p.update, "error": p.error,
+                                                       "outputs": list(p.outputs)}))
+        stream.write("]")
+    stream.write("}\n")

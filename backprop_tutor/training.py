@@ -1,30 +1,33 @@
-"""Training: the update of ``tutor.network.run``, repeated many times, fast.
+"""Training: the update of ``backprop_tutor.network.run``, repeated many times, fast.
 
-``run`` names every quantity of one update; training needs only the weights.  For speed the
-update loop is *compiled for the network's shape*: ``Loop`` writes the forward pass, the deltas
-and the updates out as straight-line Python (one local variable per weight, no lists, no calls
-but ``exp``/``tanh``) and compiles it once.  The source is built only from this module's
-templates, the activation and loss templates of ``tutor.network``'s registries, and indices:
-no text of a lesson file or of the user reaches it (the lesson's numbers are passed in as
-arguments), so the same shape always compiles the same source — a test checks that.
-
-``slow_updates`` is the same update written as plain loops over lists; it is the fallback where
-the compiled loop meets an overflow (a logistic of a net input below −709), and the oracle the
-compiled loop is tested against.
+``run`` names every quantity of one update; training needs only the weights.  Two loops do the
+updates, with the same numbers: ``backprop_tutor.compiled`` writes the update out for the network's
+shape as straight-line Python, which is fastest for small networks, and ``backprop_tutor.matrix``
+does it with NumPy matrices, which is fastest for wide networks and many samples; ``make_loop``
+picks one by a measured crossover.  This module runs them: checkpoints, the loss curve and the
+--csv history as the run goes (nothing kept grows with the number of updates but the table of an
+--every run, and that waits in a temporary file), --until, Ctrl-C and divergence.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
-import re
-from collections.abc import Callable, Iterator
+import struct
+from array import array
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
+from typing import BinaryIO
 
 from backprop_tutor.answers import agrees, parse_number
+from backprop_tutor.compiled import CompiledLoop
 from backprop_tutor.errors import TutorError
 from backprop_tutor.lesson import Claim, Lesson
-from backprop_tutor.network import ACTIVATIONS, LOSSES, Network, nlog, softmax
+from backprop_tutor.network import Network
+from backprop_tutor.updates import Updates
 
 MAX_CHUNK = 20_000  # updates between two looks at the state (progress bar, Ctrl-C, --until)
 
@@ -39,384 +42,61 @@ class Diverged(TutorError):
 
 
 # ---------------------------------------------------------------------------------------------
-# The update loop, compiled for one network's shape
+# The update loops: which one, and how a run advances
 
 
-class Loop:
-    """Updates of gradient descent on one network's sample, on a flat list of parameters
-    (the weights in the order w1, w2, …, then the biases b1, …)."""
-
-    def __init__(self, net: Network, learning_rate: float | None = None, through_updated: bool = False):
-        self.net = net
-        self.eta = net.learning_rate if learning_rate is None else learning_rate
-        self.through_updated = through_updated
-        self.names = net.layout.weight_names() + net.layout.bias_names()
-        self.source = loop_source(net, through_updated)
-        namespace: dict[str, object] = {"exp": math.exp, "tanh": math.tanh, "log": math.log, "nlog": nlog}
-        exec(compile(self.source, "<tutor.training loop>", "exec"), namespace)
-        make = namespace["make"]
-        self._step, self._forward = make(net.inputs, net.targets, self.eta)  # type: ignore[operator]
-
-    @property
-    def updates_per_epoch(self) -> int:
-        return 1
-
-    def params(self, net: Network | None = None) -> list[float]:
-        net = net or self.net
-        values = net.weights | net.biases
-        return [values[n] for n in self.names]
-
-    def network(self, p: list[float]) -> Network:
-        return self.net.with_values(**dict(zip(self.names, p, strict=True)))
-
-    def evaluate(self, p: list[float]) -> tuple[float, tuple[float, ...]]:
-        """E_total and the outputs for these parameters."""
-        try:
-            return self._forward(p)
-        except OverflowError:
-            net = self.network(p)
-            return _slow_forward(net, self.params(net))
-
-    def step(self, p: list[float], n: int, done: int = 0) -> None:
-        """``n`` updates, in place. ``done``: updates before these (for a divergence's number)."""
-        start = list(p)
-        try:
-            self._step(p, n)
-            error, _ = self._forward(p)
-        except OverflowError:
-            p[:] = start
-            slow_updates(self.net, p, n, self.eta, self.through_updated, done)
-            return
-        if not math.isfinite(error):
-            p[:] = start  # find the exact update where it went wrong
-            slow_updates(self.net, p, n, self.eta, self.through_updated, done)
+# Where NumPy's matrices overtake the compiled loop, measured by bench/crossover.py: the compiled loop
+# costs about the same per multiply-add at every size (0.15–0.3 µs), NumPy about the same per layer
+# (6–15 µs) at these sizes, so the rule compares multiply-adds per layer.  Near the crossover the two
+# are within noise of each other, and both are faster than plain NumPy code (bench/train.py).
+CROSSOVER = 64  # multiply-adds per layer of one update (weights × samples per update ÷ layers)
 
 
-class BatchLoop(Loop):
-    """Several samples: each update sums (or averages) the gradients of one batch of samples.
-
-    ``batch_size`` None means the full batch; otherwise the samples are taken in order, in batches
-    of that size, one update per batch (the last batch of an epoch may be smaller)."""
-
-    def __init__(self, net: Network, learning_rate: float | None = None, batch_size: int | None = None):
-        self.net = net
-        self.eta = net.learning_rate if learning_rate is None else learning_rate
-        self.through_updated = False
-        self.names = net.layout.weight_names() + net.layout.bias_names()
-        n = len(net.samples)
-        size = n if batch_size is None else min(batch_size, n)
-        self.batches = [list(range(k, min(k + size, n))) for k in range(0, n, size)]
-        self.source = batch_source(net)
-        namespace: dict[str, object] = {"exp": math.exp, "tanh": math.tanh, "log": math.log, "nlog": nlog}
-        exec(compile(self.source, "<tutor.training batch loop>", "exec"), namespace)
-        rows = [tuple(x) + tuple(y) for x, y in net.samples]
-        scales = [1 / len(b) if net.batch == "mean" else 1.0 for b in self.batches]
-        self._step, self._forward = namespace["make"](  # type: ignore[operator]
-            rows, self.eta, [[rows[k] for k in b] for b in self.batches], scales, 1 / n if net.batch == "mean" else 1)
-
-    @property
-    def updates_per_epoch(self) -> int:
-        return len(self.batches)
-
-    def step(self, p: list[float], n: int, done: int = 0) -> None:
-        start = list(p)
-        try:
-            self._step(p, n, done)
-            error, _ = self._forward(p)
-        except OverflowError:
-            error = math.nan
-        if not math.isfinite(error):
-            p[:] = start
-            slow_batch_updates(self, p, n, done)
-
-    def evaluate(self, p: list[float]) -> tuple[float, tuple[float, ...]]:
-        try:
-            return self._forward(p)
-        except OverflowError:
-            return _slow_batch_forward(self.network(p))
+def multiply_adds(net: Network, batch_size: int | None = None) -> int:
+    """Multiply-adds of one update's forward pass: the weights times the samples in a batch."""
+    samples = len(net.samples) if batch_size is None else min(batch_size, len(net.samples))
+    return net.layout.weight_count * samples
 
 
-def slow_batch_updates(loop: BatchLoop, p: list[float], n: int, done: int = 0) -> None:
-    """The batch updates through the engine, one sample at a time: the fallback of ``BatchLoop``."""
-    from backprop_tutor.network import run_one
-
-    net = loop.network(p)
-    trained = [*net.weights, *(net.biases if net.train_biases else [])]
-    for u in range(done, done + n):
-        batch = loop.batches[u % len(loop.batches)]
-        scale = 1 / len(batch) if net.batch == "mean" else 1.0
-        grads = dict.fromkeys(trained, 0.0)
-        for k in batch:
-            t = run_one(net.sample(k + 1))
-            for name in trained:
-                grads[name] += t[f"dE_total/d{name}"]
-        if not all(math.isfinite(g) for g in grads.values()):
-            raise Diverged(u)
-        values = net.weights | net.biases
-        net = net.with_values(**{name: values[name] - loop.eta * scale * grads[name] for name in trained})
-    p[:] = loop.params(net)
-
-
-def _slow_batch_forward(net: Network) -> tuple[float, tuple[float, ...]]:
-    errors: list[float] = []
-    outs: list[float] = []
-    for k in range(1, len(net.samples) + 1):
-        error, out = _slow_forward(net.sample(k), [*net.weights.values(), *net.biases.values()])
-        errors.append(error)
-        outs.extend(out)
-    return sum(errors) / (len(errors) if net.batch == "mean" else 1), tuple(outs)
-
-
-def batch_source(net: Network) -> str:
-    """Python source of ``make(samples, eta, batches, scales, error_scale) -> (step, forward)``."""
-    single = loop_source(net.sample(1)).split("\n")
-    L = net.layout
-    names = L.weight_names() + L.bias_names()
-    var = {name: _var("p", k) for k, name in enumerate(names)}
-    params = ", ".join(var[n] for n in names) + ("," if len(names) == 1 else "")
-    row = ", ".join([*(_var("x", s) for s in range(L.sizes[0])), *(_var("y", k) for k in range(L.sizes[-1]))])
-    ysum = " + ".join(_var("y", k) for k in range(L.sizes[-1]))
-    # the per-sample lines of the single-sample loop: its forward pass and deltas, without its updates
-    start = single.index("        for _ in range(count):") + 1
-    body = [line for line in single[start:] if line.startswith(" " * 12)]
-    work = [line for line in body if not re.match(r"\s+(p\d+ -=|g\d+_\d+ = rate)", line)]
-    accumulate, update = [], []
-    trained = [n for n in names if n.startswith("w") or net.train_biases]
-    src = {}
-    for l in range(1, L.depth + 1):
-        for r in range(L.sizes[l]):
-            for s in range(L.sizes[l - 1]):
-                src[L.weights[l - 1][r][s]] = (_var("d", l, r), _var("x", s) if l == 1 else _var("o", l - 1, s))
-    for name in trained:
-        a = "a" + var[name][1:]
-        if name in src:
-            d, x = src[name]
-            accumulate.append(f"                {a} += {d} * {x}")
-        else:
-            fed = [_var("d", l + 1, r) for l, biases in enumerate(L.biases) for r, b in enumerate(biases) if b == name]
-            accumulate.append(f"                {a} += {' + '.join(fed)}")
-        update.append(f"            {var[name]} -= step_size * {a}")
-    fwd = single[single.index("    def forward(p):") + 2:single.index("    return step, forward") - 1]
-    error, outs = fwd[-1].strip()[len("return "):].rsplit(", (", 1)  # "<error>, (o2_0, o2_1)"
-    source = "\n".join([
-        "def make(samples, eta, batches, scales, error_scale):",
-        "    def step(p, count, start, exp=exp, tanh=tanh, log=log):",
-        f"        {params} = p",
-        "        rate = eta",
-        "        nb = len(batches)",
-        "        for u in range(start, start + count):",
-        *(f"            {'a' + var[n][1:]} = 0.0" for n in trained),
-        f"            for {row} in batches[u % nb]:",
-        f"                ysum = {ysum}",
-        *("    " + line for line in work),
-        *accumulate,
-        "            step_size = rate * scales[u % nb]",
-        *update,
-        f"        p[:] = [{params.rstrip(',')}]",
-        "",
-        "    def forward(p):",
-        f"        {params} = p",
-        "        total = 0.0",
-        "        outs = []",
-        f"        for {row} in samples:",
-        *("    " + line for line in fwd[:-1]),
-        f"            total += {error}",
-        f"            outs.extend(({outs})",
-        "        return total * error_scale, tuple(outs)",
-        "",
-        "    return step, forward",
-        "",
-    ])
-    if not re.fullmatch(r"[\w\s.,:=+\-*/()<>\[\]%]*", source):
-        raise AssertionError("unexpected characters in the compiled training loop")
-    return source
+def matrices_win(net: Network, batch_size: int | None = None) -> bool:
+    """Whether NumPy's matrices are faster than the compiled loop for this network (see CROSSOVER)."""
+    return multiply_adds(net, batch_size) > CROSSOVER * net.layout.depth
 
 
 def make_loop(net: Network, learning_rate: float | None = None, through_updated: bool = False,
-              batch_size: int | None = None) -> Loop:
-    """The compiled loop for a network: one sample, or several in batches."""
-    if net.extra:
-        return BatchLoop(net, learning_rate, batch_size)
-    return Loop(net, learning_rate, through_updated)
+              batch_size: int | None = None) -> Updates:
+    """The faster loop for this network: compiled for its shape, or NumPy matrices (see CROSSOVER)."""
+    if through_updated and net.extra:
+        raise TutorError("the original's earlier rule (--as-published) is a rule for one sample; "
+                         "this lesson has several")
+    if matrices_win(net, batch_size):
+        from backprop_tutor.matrix import MatrixLoop
+
+        return MatrixLoop(net, learning_rate, batch_size, through_updated)
+    return CompiledLoop(net, learning_rate, batch_size, through_updated)
 
 
-def _var(prefix: str, *indices: int) -> str:
-    return prefix + "_".join(map(str, indices))
+def _finite(error: float, p: list[float]) -> bool:
+    return math.isfinite(error) and all(map(math.isfinite, p))
 
 
-def loop_source(net: Network, through_updated: bool = False) -> str:
-    """Python source of ``make(x, y, eta) -> (step, forward)`` for this network's shape."""
-    L = net.layout
-    acts = [ACTIVATIONS[a] for a in net.activations]
-    loss = LOSSES[net.loss]
-    names = L.weight_names() + L.bias_names()
-    var = {name: _var("p", k) for k, name in enumerate(names)}
-    depth = L.depth
+def advance(loop: Updates, p: list[float], n: int, done: int = 0) -> tuple[float, tuple[float, ...]]:
+    """``n`` updates of ``p`` in place; E_total and the outputs after them.
 
-    def src(l: int, s: int) -> str:
-        return _var("x", s) if l == 0 else _var("o", l, s)
-
-    def forward(indent: str) -> list[str]:
-        lines = []
-        for l in range(1, depth + 1):
-            for r in range(L.sizes[l]):
-                terms = [f"{var[L.weights[l - 1][r][s]]} * {src(l - 1, s)}" for s in range(L.sizes[l - 1])]
-                n = _var("n", l, r)
-                lines.append(f"{indent}{n} = {' + '.join(terms)} + {var[L.biases[l - 1][r]]}")
-                if acts[l - 1].name != "softmax":
-                    lines.append(f"{indent}{_var('o', l, r)} = {acts[l - 1].code.format(net=n)}")
-            if acts[l - 1].name == "softmax":  # shifted by the largest net input, so exp cannot overflow
-                nets = [_var("n", l, r) for r in range(L.sizes[l])]
-                lines.append(f"{indent}top = max({', '.join(nets)})")
-                lines += [f"{indent}{_var('e', l, r)} = exp({n} - top)" for r, n in enumerate(nets)]
-                lines.append(f"{indent}total = {' + '.join(_var('e', l, r) for r in range(L.sizes[l]))}")
-                lines += [f"{indent}{_var('o', l, r)} = {_var('e', l, r)} / total" for r in range(L.sizes[l])]
-        return lines
-
-    def deltas(l: int, indent: str, weights: dict[str, str]) -> list[str]:
-        """The deltas of layer l < depth, from those of layer l + 1 through ``weights``."""
-        lines = []
-        for r in range(L.sizes[l]):
-            total = " + ".join(f"{weights[L.weights[l][k][r]]} * {_var('d', l + 1, k)}"
-                               for k in range(L.sizes[l + 1]))
-            slope = acts[l - 1].slope_code.format(net=_var("n", l, r), out=_var("o", l, r))
-            lines.append(f"{indent}{_var('d', l, r)} = ({total}) * ({slope})")
-        return lines
-
-    def updates(l: int, indent: str) -> list[str]:
-        """The weights (and trained biases) into layer l, stepped against their gradients."""
-        lines = []
-        for r in range(L.sizes[l]):
-            g = _var("g", l, r)  # η·δ, shared by every weight into this neuron
-            lines.append(f"{indent}{g} = rate * {_var('d', l, r)}")
-            for s in range(L.sizes[l - 1]):
-                lines.append(f"{indent}{var[L.weights[l - 1][r][s]]} -= {g} * {src(l - 1, s)}")
-        if net.train_biases:
-            for b in dict.fromkeys(L.biases[l - 1]):
-                fed = [_var("g", l, r) for r, name in enumerate(L.biases[l - 1]) if name == b]
-                lines.append(f"{indent}{var[b]} -= {' + '.join(fed)}")
-        return lines
-
-    body = []
-    i3 = " " * 12
-    for k in range(L.sizes[-1]):
-        o = _var("o", depth, k)
-        if acts[-1].name == "softmax":  # with cross-entropy: Σ over the outputs, out·Σtarget − target
-            body.append(f"{i3}{_var('d', depth, k)} = {o} * ysum - {_var('y', k)}")
-            continue
-        slope = acts[-1].slope_code.format(net=_var("n", depth, k), out=o)
-        body.append(f"{i3}{_var('d', depth, k)} = ({loss.slope_code.format(target=_var('y', k), out=o)}) * ({slope})")
-    if through_updated:  # the slip: each layer's weights updated before the error goes back through them
-        for l in range(depth, 0, -1):
-            body += updates(l, i3)
-            if l > 1:
-                body += deltas(l - 1, i3, var)
-    else:  # every delta from the weights before the update, then every update
-        for l in range(depth - 1, 0, -1):
-            body += deltas(l, i3, var)
-        for l in range(depth, 0, -1):
-            body += updates(l, i3)
-
-    params = ", ".join(var[n] for n in names) + ("," if len(names) == 1 else "")
-    xs = ", ".join(_var("x", s) for s in range(L.sizes[0])) + ("," if L.sizes[0] == 1 else "")
-    ys = ", ".join(_var("y", k) for k in range(L.sizes[-1])) + ("," if L.sizes[-1] == 1 else "")
-    outs = ", ".join(_var("o", depth, k) for k in range(L.sizes[-1])) + ("," if L.sizes[-1] == 1 else "")
-    error = " + ".join(loss.code.format(target=_var("y", k), out=_var("o", depth, k)) for k in range(L.sizes[-1]))
-    source = "\n".join([
-        "def make(x, y, eta):",
-        f"    {xs} = x",
-        f"    {ys} = y",
-        "",
-        "    def step(p, count, exp=exp, tanh=tanh, log=log):",
-        f"        {params} = p",
-        f"        {xs} = x",  # locals, not the closure's cells: faster to read in the loop
-        f"        {ys} = y",
-        "        rate = eta",
-        f"        ysum = {ys.rstrip(',').replace(', ', ' + ')}",
-        "        for _ in range(count):",
-        *forward(i3),
-        *body,
-        f"        p[:] = [{params.rstrip(',')}]",
-        "",
-        "    def forward(p):",
-        f"        {params} = p",
-        *forward(" " * 8),
-        f"        return {error}, ({outs})",
-        "",
-        "    return step, forward",
-        "",
-    ])
-    if not re.fullmatch(r"[\w\s.,:=+\-*/()<>\[\]]*", source):  # only what the templates above can write
-        raise AssertionError("unexpected characters in the compiled training loop")
-    return source
-
-
-# ---------------------------------------------------------------------------------------------
-# The same update as plain loops: the fallback, and the oracle in the tests
-
-
-def _layers(net: Network, p: list[float]) -> tuple[list, list]:
-    L = net.layout
-    values = dict(zip(L.weight_names() + L.bias_names(), p, strict=True))
-    W = [[[values[name] for name in row] for row in grid] for grid in L.weights]
-    B = [[values[name] for name in names] for names in L.biases]
-    return W, B
-
-
-def _slow_forward(net: Network, p: list[float]) -> tuple[float, tuple[float, ...]]:
-    L = net.layout
-    W, B = _layers(net, p)
-    acts = [ACTIVATIONS[a] for a in net.activations]
-    outs = list(net.inputs)
-    for l in range(L.depth):
-        nets = [sum(w * o for w, o in zip(row, outs)) + b for row, b in zip(W[l], B[l])]
-        outs = softmax(nets) if acts[l].name == "softmax" else [acts[l].f(v) for v in nets]
-    loss = LOSSES[net.loss]
-    return sum(loss.error(t, o) for t, o in zip(net.targets, outs)), tuple(outs)
-
-
-def slow_updates(net: Network, p: list[float], updates: int, eta: float, through_updated: bool = False,
-                 done: int = 0) -> None:
-    """``updates`` steps of gradient descent on the flat parameters ``p``, in place, with lists."""
-    L = net.layout
-    acts = [ACTIVATIONS[a] for a in net.activations]
-    loss = LOSSES[net.loss]
-    W, B = _layers(net, p)
-    x, y = list(net.inputs), list(net.targets)
-    for n in range(updates):
-        nets, outs = [], [x]
-        for l in range(L.depth):
-            prev, f = outs[-1], acts[l].f
-            v = [sum(w * o for w, o in zip(row, prev)) + b for row, b in zip(W[l], B[l])]
-            nets.append(v)
-            outs.append(softmax(v) if acts[l].name == "softmax" else [f(u) for u in v])
-        if not all(math.isfinite(o) for o in outs[-1]):
-            raise Diverged(done + n)
-        out, slope = outs[-1], acts[-1].slope
-        if acts[-1].name == "softmax":
-            deltas = [o * sum(y) - t for t, o in zip(y, out)]
-        else:
-            deltas = [loss.slope(t, o) * slope(v, o) for t, o, v in zip(y, out, nets[-1])]
-        for l in range(L.depth - 1, -1, -1):
-            prev = outs[l]
-            updated = [[w - eta * d * o for w, o in zip(row, prev)] for row, d in zip(W[l], deltas)]
-            if net.train_biases:
-                for b in dict.fromkeys(L.biases[l]):
-                    fed = [d for d, name in zip(deltas, L.biases[l]) if name == b]
-                    new = B[l][L.biases[l].index(b)] - eta * sum(fed)
-                    B[l] = [new if name == b else old for name, old in zip(L.biases[l], B[l])]
-            if l > 0:
-                through = updated if through_updated else W[l]
-                slope = acts[l - 1].slope
-                deltas = [sum(through[k][r] * deltas[k] for k in range(len(deltas)))
-                          * slope(nets[l - 1][r], prev[r]) for r in range(len(prev))]
-            W[l] = updated
-        if not all(math.isfinite(w) for grid in W for row in grid for w in row):
-            raise Diverged(done + n + 1)
-    values = {name: W[l][r][s] for l, grid in enumerate(L.weights) for r, row in enumerate(grid)
-              for s, name in enumerate(row)}
-    values |= {name: B[l][r] for l, names in enumerate(L.biases) for r, name in enumerate(names)}
-    p[:] = [values[name] for name in L.weight_names() + L.bias_names()]
+    Raises ``Diverged`` with the first update after which the error or a parameter is not a finite
+    number (the chunk is stepped again one update at a time to find it), whichever loop runs."""
+    start = list(p)
+    loop.step(p, n, done)
+    error, outputs = loop.evaluate(p)
+    if _finite(error, p):
+        return error, outputs
+    p[:] = start
+    for k in range(n):
+        loop.step(p, 1, done + k)
+        error, outputs = loop.evaluate(p)
+        if not _finite(error, p):
+            raise Diverged(done + k + 1)
+    return error, outputs
 
 
 # ---------------------------------------------------------------------------------------------
@@ -436,26 +116,23 @@ class Trained:
 
 def train(net: Network, updates: int, *, learning_rate: float | None = None,
           backprop_through_updated: bool = False) -> Trained:
-    """``updates`` steps of gradient descent on the lesson's sample.
+    """``updates`` steps of gradient descent on the lesson's samples.
 
-    ``backprop_through_updated`` repeats a known slip (see ``tutor.network.run``).
+    ``backprop_through_updated`` repeats a known slip (see ``backprop_tutor.network.run``).
     """
     loop = make_loop(net, learning_rate, backprop_through_updated)
     p = loop.params()
-    initial, _ = loop.evaluate(p)
-    previous = initial
+    initial, outputs = loop.evaluate(p)
+    error = previous = initial
     done = 0
-    for point in sorted({max(updates - 1, 0), updates}):
-        while done < point:
-            n = min(MAX_CHUNK * 50, point - done)
-            loop.step(p, n, done)
+    for target in (updates - 1, updates):  # one update short (for previous_error), then all
+        while done < target:
+            n = min(MAX_CHUNK * 50, target - done)
+            error, outputs = advance(loop, p, n, done)
             done += n
-        if point == updates - 1:
-            previous, _ = loop.evaluate(p)
-    error, outputs = loop.evaluate(p)
-    if not math.isfinite(error):
-        raise Diverged(updates)
-    return Trained(updates, loop.eta, initial, error, previous if updates else error, outputs, loop.network(p))
+        if target == updates - 1:
+            previous = error
+    return Trained(updates, loop.eta, initial, error, previous, outputs, loop.network(p))
 
 
 @dataclass(frozen=True)
@@ -465,56 +142,122 @@ class Point:
     update: int
     error: float
     outputs: tuple[float, ...]
-    params: tuple[float, ...]
+    params: tuple[float, ...] = ()
 
 
-def checkpoints(total: int, every: int | None = None) -> list[int]:
-    """0, 1, 10, 100, … and the last; with ``every``, each multiple of it as well."""
-    points = {0, total}
-    k = 1
-    while k < total:
-        points.add(k)
-        k *= 10
-    if every:
-        points.update(range(every, total, every))
-    return sorted(points)
+@dataclass(frozen=True)
+class Schedule:
+    """Which states of a run are looked at, and why: the checkpoint table (0, 1, 10, 100, … and the
+    last; with ``every``, each multiple of it too), the loss curve (``curve`` evenly spaced points)
+    and the --csv history (each multiple of ``record_every``).  Nothing here lists every update."""
+
+    total: int
+    every: int | None = None
+    record_every: int | None = None
+    curve_count: int = 120
+
+    @cached_property
+    def powers(self) -> frozenset[int]:
+        """0, 1, 10, 100, … below the total, and the total."""
+        points, k = {0, self.total}, 1
+        while k < self.total:
+            points.add(k)
+            k *= 10
+        return frozenset(points)
+
+    @cached_property
+    def curve(self) -> frozenset[int]:
+        return frozenset(round(self.total * k / self.curve_count) for k in range(self.curve_count + 1))
+
+    def in_table(self, u: int) -> bool:
+        return u in self.powers or bool(self.every and u % self.every == 0)
+
+    def recorded(self, u: int) -> bool:
+        return self.record_every is not None and (u % self.record_every == 0 or u == self.total)
+
+    def points(self) -> Iterator[int]:
+        """Every state looked at, in order, each once."""
+        few = sorted(self.powers | self.curve | {max(self.total - 1, 0)})
+        many = [range(0, self.total + 1, n) for n in (self.every, self.record_every) if n]
+        return (u for u, _ in itertools.groupby(heapq.merge(few, *many)))
 
 
-def curve_points(total: int, count: int = 120) -> list[int]:
-    """Where to sample the error for the loss curve: evenly spaced over the run."""
-    return sorted({round(total * k / count) for k in range(count + 1)})
-
-
-def history(loop: Loop, total: int, points: list[int], *, until: float | None = None,
+def history(loop: Updates, total: int, points: Iterable[int], *, until: float | None = None,
             progress: Callable[[int], None] | None = None) -> Iterator[Point]:
-    """The state at each of ``points`` (and at the update where the error first falls below
+    """The state at each of ``points`` (ascending; and at the update where the error first falls below
     ``until``, where the run then stops). ``progress`` hears the update count as it grows."""
     p = loop.params()
     done = 0
-    for point in sorted(set(points) | {total}):
-        before = list(p)
-        start = done
+    error, outputs = loop.evaluate(p)
+    for point in itertools.chain((u for u in points if u < total), [total]):
+        if point < done:
+            continue
+        before, start, start_error = list(p), done, (error, outputs)
         while done < point:
             n = min(MAX_CHUNK, point - done)
-            loop.step(p, n, done)
+            error, outputs = advance(loop, p, n, done)
             done += n
             if progress:
                 progress(done)
-        error, outputs = loop.evaluate(p)
         if until is not None and error < until and point > 0:
             # step again one update at a time from the previous point to find the first one below
-            p[:], done = before, start
-            while True:
-                error, outputs = loop.evaluate(p)
-                if error < until:
-                    yield Point(done, error, outputs, tuple(p))
-                    return
-                loop.step(p, 1, done)
+            p[:], done, (error, outputs) = before, start, start_error
+            while error >= until:
+                error, outputs = advance(loop, p, 1, done)
                 done += 1
-        if until is not None and error < until:
             yield Point(done, error, outputs, tuple(p))
             return
         yield Point(done, error, outputs, tuple(p))
+        if until is not None and error < until:
+            return
+
+
+class Rows:
+    """The checkpoint table's rows (update, E_total, outputs), kept as they come: in memory while
+    they are few, then in a temporary file, so that a row every update (--every 1) costs no memory."""
+
+    KEEP = 1_000
+
+    def __init__(self) -> None:
+        self._rows: list[Point] = []
+        self._file: BinaryIO | None = None
+        self._spilled = 0
+        self._width = 0
+        self.last: Point | None = None
+
+    def append(self, point: Point) -> None:
+        point = Point(point.update, point.error, point.outputs)  # without the parameters
+        self._rows.append(point)
+        self.last = point
+        if len(self._rows) >= self.KEEP:
+            if self._file is None:
+                import tempfile  # only for a long table: it is slow to import
+
+                self._file = tempfile.TemporaryFile()
+                self._width = 2 + len(point.outputs)
+            for row in self._rows:
+                self._file.write(struct.pack(f"{self._width}d", row.update, row.error, *row.outputs))
+            self._spilled += len(self._rows)
+            self._rows.clear()
+
+    def __len__(self) -> int:
+        return self._spilled + len(self._rows)
+
+    def __iter__(self) -> Iterator[Point]:
+        if self._file is not None:
+            self._file.flush()
+            self._file.seek(0)
+            for _ in range(0, self._spilled, self.KEEP):
+                values = array("d")
+                values.frombytes(self._file.read(8 * self._width * self.KEEP))
+                for k in range(0, len(values), self._width):
+                    yield Point(int(values[k]), values[k + 1], tuple(values[k + 2:k + self._width]))
+            self._file.seek(0, 2)
+        yield from list(self._rows)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
 
 
 @dataclass
@@ -522,7 +265,7 @@ class Run:
     """A training run as `train` shows it: checkpoints, the loss curve, where it stopped and why."""
 
     total: int
-    rows: list[Point]  # the checkpoint table
+    rows: Rows  # the checkpoint table
     curve: list[tuple[int, float]]
     first: Point
     last: Point
@@ -530,44 +273,44 @@ class Run:
     stopped: str | None = None  # "until" or "interrupted"
 
     @classmethod
-    def at_start(cls, loop: Loop, total: int) -> Run:
+    def at_start(cls, loop: Updates, total: int) -> Run:
         """A run that has not made an update yet."""
         p = loop.params()
         error, outputs = loop.evaluate(p)
         point = Point(0, error, outputs, tuple(p))
-        return cls(total, [point], [(0, error)], point, point, None)
+        rows = Rows()
+        rows.append(point)
+        return cls(total, rows, [(0, error)], point, point, None)
 
-    def trained(self, loop: Loop) -> Trained:
+    def trained(self, loop: Updates) -> Trained:
         previous = self.previous_error if self.previous_error is not None else self.last.error
         return Trained(self.last.update, loop.eta, self.first.error, self.last.error, previous,
                        self.last.outputs, loop.network(list(self.last.params)))
 
 
-def run_schedule(loop: Loop, total: int, *, every: int | None = None, until: float | None = None,
+def run_schedule(loop: Updates, total: int, *, every: int | None = None, until: float | None = None,
                  record_every: int | None = None, record: Callable[[Point], None] | None = None,
                  progress: Callable[[int], None] | None = None) -> Run:
     """Train for ``total`` updates, keeping the checkpoints and a bounded loss curve.
 
     ``record`` hears the state every ``record_every`` updates (the --csv history), streamed:
-    nothing grows with the number of updates.  Ctrl-C stops the run at the last state reached.
+    nothing in memory grows with the number of updates.  Ctrl-C stops the run at the last state reached.
     """
-    table = set(checkpoints(total, every))
-    curve = set(curve_points(total))
-    records = set(range(0, total + 1, record_every)) | {total} if record and record_every else set()
-    wanted = sorted(table | curve | records | {max(total - 1, 0)})
-    run = Run(total, [], [], first=None, last=None, previous_error=None)  # type: ignore[arg-type]
+    schedule = Schedule(total, every, record_every if record else None)
+    curve = schedule.curve
+    run = Run(total, Rows(), [], first=None, last=None, previous_error=None)  # type: ignore[arg-type]
     try:
-        for point in history(loop, total, wanted, until=until, progress=progress):
+        for point in history(loop, total, schedule.points(), until=until, progress=progress):
             if run.first is None:
                 run.first = point
             run.last = point
-            if point.update in table:
+            if schedule.in_table(point.update):
                 run.rows.append(point)
             if point.update in curve:
                 run.curve.append((point.update, point.error))
             if point.update == total - 1:
                 run.previous_error = point.error
-            if point.update in records and record is not None:
+            if record is not None and schedule.recorded(point.update):
                 record(point)
     except KeyboardInterrupt:
         run.stopped = "interrupted"
@@ -576,7 +319,7 @@ def run_schedule(loop: Loop, total: int, *, every: int | None = None, until: flo
         run.stopped = "interrupted"
     if until is not None and run.stopped is None and run.last.error < until:
         run.stopped = "until"
-    if run.stopped and (not run.rows or run.rows[-1].update != run.last.update):
+    if run.stopped and (run.rows.last is None or run.rows.last.update != run.last.update):
         run.rows.append(run.last)
         run.curve.append((run.last.update, run.last.error))
     return run

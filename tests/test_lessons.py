@@ -80,14 +80,16 @@ def test_cross_entropy_delta_is_out_minus_target_symbolically():
 
 
 def test_cross_entropy_training_and_the_slip_of_keeping_the_softmax_slope():
+    from backprop_tutor.compiled import CompiledLoop
     from backprop_tutor.mistakes import Diagnoser
-    from backprop_tutor.training import Loop, slow_updates, train
+    from backprop_tutor.training import train
+    from backprop_tutor.updates import plain_updates
 
     lesson = load("softmax-ce")
-    loop = Loop(lesson.network)
+    loop = CompiledLoop(lesson.network)
     fast, slow = loop.params(), loop.params()
     loop.step(fast, 30)
-    slow_updates(lesson.network, slow, 30, lesson.network.learning_rate)
+    plain_updates(loop, slow, 30)
     assert fast == pytest.approx(slow, rel=1e-12)
     assert train(lesson.network, 5000).error < 0.01
     session = Session(lesson)
@@ -147,8 +149,9 @@ def test_the_compiled_batch_loop_is_the_engine_sample_by_sample(shape, batch, si
 
     from test_engine import random_network
 
+    from backprop_tutor.compiled import CompiledLoop
     from backprop_tutor.network import run
-    from backprop_tutor.training import BatchLoop, slow_batch_updates
+    from backprop_tutor.updates import plain_updates
 
     rng = random.Random(len(shape))
     net = random_network(shape, 4, activations=("logistic",) * (len(shape) - 1))
@@ -156,16 +159,16 @@ def test_the_compiled_batch_loop_is_the_engine_sample_by_sample(shape, batch, si
                    tuple(rng.uniform(0.1, 0.9) for _ in range(shape[-1]))) for _ in range(3))
     net = dataclasses.replace(net, extra=extra, batch=batch)
     if size is None:  # one full-batch update is the engine's update
-        loop = BatchLoop(net)
+        loop = CompiledLoop(net)
         p = loop.params()
         loop.step(p, 1)
         t = run(net)
         for name, value in zip(loop.names, p):
             assert value == pytest.approx(t.get(name + "+", t[name]), rel=1e-12, abs=1e-15)
-    loop = BatchLoop(net, batch_size=size)
+    loop = CompiledLoop(net, batch_size=size)
     fast, slow = loop.params(), loop.params()
     loop.step(fast, 25)
-    slow_batch_updates(loop, slow, 25)
+    plain_updates(loop, slow, 25)
     assert fast == pytest.approx(slow, rel=1e-10, abs=1e-13)
 
 

@@ -2,6 +2,7 @@
 after 10,000 updates (shared/reference/post-numbers.md), and `train`'s options as a person uses them."""
 
 import csv
+import dataclasses
 import json
 import math
 import os
@@ -12,9 +13,11 @@ import pexpect
 import pytest
 from test_engine import SHAPES, random_network
 
+from backprop_tutor.compiled import CompiledLoop, loop_source
 from backprop_tutor.lesson import bundled_dir, load
 from backprop_tutor.network import run
-from backprop_tutor.training import Loop, loop_source, slow_updates, train
+from backprop_tutor.training import train
+from backprop_tutor.updates import plain_updates
 
 CASES = [pytest.param(shape, seed, numbering, bias_mode, trained, acts, through,
                       id=f"{'-'.join(map(str, shape))}-{numbering}-{bias_mode}-{trained}-{through}")
@@ -29,10 +32,10 @@ CASES = [pytest.param(shape, seed, numbering, bias_mode, trained, acts, through,
 def test_the_compiled_loop_is_the_plain_loop(shape, seed, numbering, bias_mode, trained, acts, through):
     net = random_network(shape, seed, numbering=numbering, bias_mode=bias_mode, train_biases=trained,
                          activations=acts)
-    loop = Loop(net, 0.3, through_updated=through)
+    loop = CompiledLoop(net, 0.3, through_updated=through)
     fast, slow = loop.params(), loop.params()
     loop.step(fast, 40)
-    slow_updates(net, slow, 40, 0.3, through)
+    plain_updates(loop, slow, 40)
     assert fast == pytest.approx(slow, rel=1e-12, abs=1e-15)
 
 
@@ -41,7 +44,7 @@ def test_one_compiled_update_is_the_engines_update(shape, seed, numbering, bias_
     net = random_network(shape, seed, numbering=numbering, bias_mode=bias_mode, train_biases=trained,
                          activations=acts)
     trace = run(net, backprop_through_updated=through)
-    loop = Loop(net, through_updated=through)
+    loop = CompiledLoop(net, through_updated=through)
     p = loop.params()
     loop.step(p, 1)
     after = dict(zip(loop.names, p))
@@ -54,11 +57,25 @@ def test_one_compiled_update_is_the_engines_update(shape, seed, numbering, bias_
 
 
 def test_the_compiled_source_holds_no_lesson_values():
+    """The safety of the compiled loop's exec: only templates and indices reach its source."""
     a = random_network((2, 3, 2), 1)
     b = random_network((2, 3, 2), 2)
-    b = b.__class__(a.layout, b.weights, b.biases, a.activations, a.loss, b.inputs, b.targets, 0.9, a.train_biases)
+    b = dataclasses.replace(b, activations=a.activations, learning_rate=0.9)
     assert loop_source(a) == loop_source(b)
     assert all(f"{v:.6f}"[2:8] not in loop_source(a) for v in a.weights.values())
+    several_a = dataclasses.replace(a, extra=((b.inputs, b.targets),), batch="mean")
+    several_b = dataclasses.replace(b, extra=((a.inputs, a.targets),) * 1)
+    assert loop_source(several_a) == loop_source(several_b) != loop_source(a)
+    assert all(f"{v:.6f}"[2:8] not in loop_source(several_a) for v in [*a.weights.values(), *b.inputs])
+
+
+def test_the_builder_refuses_a_character_its_templates_cannot_write(monkeypatch):
+    from backprop_tutor.network import ACTIVATIONS
+
+    bad = dataclasses.replace(ACTIVATIONS["tanh"], code="__import__('os').getpid() or tanh({net})")
+    monkeypatch.setitem(ACTIVATIONS, "tanh", bad)
+    with pytest.raises(AssertionError, match="unexpected characters"):
+        loop_source(random_network((2, 2, 1), 1, activations=("tanh", "tanh")))
 
 
 def test_ten_thousand_updates_reproduce_the_reference():
@@ -201,7 +218,74 @@ def test_run_schedule_keeps_the_last_state_on_interrupt():
         if done >= 40:
             raise KeyboardInterrupt
 
-    loop = Loop(load().network)
+    loop = CompiledLoop(load().network)
     run = run_schedule(loop, 100, every=20, progress=progress)
     assert run.stopped == "interrupted" and 20 <= run.last.update < 40  # the last state fully reached
-    assert run.rows[-1] == run.last and run.rows[-2].update == 20
+    rows = list(run.rows)
+    assert (rows[-1].update, rows[-1].error) == (run.last.update, run.last.error) and rows[-2].update == 20
+
+
+def test_csv_on_a_full_device_is_one_line_and_exit_2(cli):
+    """The write fails only when the buffer is flushed, at close: still one line, exit 2."""
+    result = cli("train", "-n", "3", "--csv", "/dev/full", "-q")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip() == "backprop-tutor: error: cannot write --csv /dev/full: No space left on device"
+
+
+def test_the_posts_train_imports_neither_numpy_nor_sympy():
+    script = ("import sys\nfrom backprop_tutor.cli import app\n"
+              "try:\n    app(['train', '-n', '10', '--csv', '/dev/null'], prog_name='backprop-tutor')\n"
+              "except SystemExit:\n    pass\n"
+              "print('HEAVY', [m for m in ('numpy', 'sympy') if m in sys.modules])\n")
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert "HEAVY []" in out.stdout, out.stdout + out.stderr
+
+
+WIDE = """title = "wide"
+description = "16-16-16, trained by NumPy's matrices"
+[network]
+layers = [16, 16, 16]
+activation = "logistic"
+loss = "half-squared-error"
+weights = [{weights}]
+biases = [0.1, -0.1]
+learning_rate = 0.5
+[data]
+inputs = [{inputs}]
+targets = [{targets}]
+"""
+
+
+def test_ctrl_c_and_the_progress_bar_with_numpys_loop(tmp_path):
+    from backprop_tutor.lesson import load_file
+    from backprop_tutor.training import matrices_win
+
+    text = WIDE.format(weights=", ".join(f"{((k * 37) % 19 - 9) / 30:.3f}" for k in range(512)),
+                       inputs=", ".join(f"{k / 16:.3f}" for k in range(16)),
+                       targets=", ".join(f"{0.1 + k / 20:.3f}" for k in range(16)))
+    path = tmp_path / "wide.toml"
+    path.write_text(text)
+    assert matrices_win(load_file(path, "wide").network)
+    command = installed()
+    env = {**os.environ, "TERM": "xterm-256color", "BACKPROP_TUTOR_HOME": str(tmp_path)}
+    env.pop("NO_COLOR", None)
+    child = pexpect.spawn(command[0], [*command[1:], "train", "--lesson", str(path), "--epochs", "10000000"],
+                          env=env, dimensions=(40, 120), encoding="utf-8", timeout=60)
+    child.expect(r"[1-9][\d]*/10000000")  # the live progress bar, moving
+    child.sendintr()
+    child.expect(r"Stopped \(Ctrl-C\) after ([\d,]+) of 10,000,000 updates")
+    reached = int(child.match.group(1).replace(",", ""))
+    child.expect(pexpect.EOF)
+    child.close()
+    assert 0 < reached < 10_000_000 and child.exitstatus == 130, child.before
+    assert "Traceback" not in child.before
+
+
+def test_as_published_is_refused_for_several_samples(cli, write_lesson):
+    source = (bundled_dir() / "xor.toml").read_text()
+    claims = '\n[[claims]]\nupdates = 10\nerror = "0.5"\noutputs = ["0.5"]\nwhy = "a claim"\n'
+    result = cli("train", "--as-published", "--lesson", write_lesson(source + claims))
+    assert result.exit_code == 2 and "a rule for one sample" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
