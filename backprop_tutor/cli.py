@@ -7,6 +7,7 @@ pays for SymPy or Rich tables.  Every bad input becomes one line on stderr and e
 
 from __future__ import annotations
 
+import errno
 import functools
 import math
 import os
@@ -732,9 +733,9 @@ def train(
         import csv
 
         try:
-            csv_handle = open(csv_file, "w", newline="", encoding="utf-8")
+            csv_handle = _open_for_writing(csv_file)
         except OSError as e:
-            raise TutorError(f"cannot write --csv {csv_file}: {e.strerror}") from None
+            raise TutorError(f"cannot write --csv {printable(csv_file)}: {e.strerror}") from None
         writer = csv.writer(csv_handle)
         writer.writerow(["update", "E_total", *(label for label, _ in output_labels(net)), *names])
 
@@ -826,6 +827,26 @@ def train(
 
 for _info in app.registered_commands:  # help texts wrapped as written (see ``reflow``)
     _info.help = reflow(_info.help or (_info.callback.__doc__ if _info.callback else None) or "")
+
+
+def _open_for_writing(path: str):
+    """A file to write text to. A FIFO that nothing reads is refused at once instead of waiting forever."""
+    import stat
+
+    try:
+        fifo = stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        fifo = False
+    if not fifo:
+        return open(path, "w", newline="", encoding="utf-8")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as e:
+        if e.errno == errno.ENXIO:
+            e.strerror = "it is a FIFO that nothing is reading"
+        raise
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "w", newline="", encoding="utf-8")
 
 
 def _safe_streams() -> None:

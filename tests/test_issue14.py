@@ -348,3 +348,13 @@ def test_closed_standard_streams_are_not_an_internal_error(tmp_path):
 def test_a_closed_pipe_stops_quietly(tmp_path):
     done = shell("train -n 20000 --every 1 | head -c 10; exit ${PIPESTATUS[0]}", tmp_path)  # far more than a pipe holds
     assert done.returncode == 1 and done.stderr == b"" and len(done.stdout) == 10
+
+
+def test_train_csv_to_a_fifo_nothing_reads_is_refused_at_once(cli, tmp_path):
+    import os
+
+    fifo = tmp_path / "history"
+    os.mkfifo(fifo)
+    result = cli("train", "-n", "100", "--csv", str(fifo))
+    assert result.exit_code == 2
+    assert "FIFO that nothing is reading" in result.output
