@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from decimal import Context, Decimal
 
 from backprop_tutor.errors import GivenQuantity, UnknownQuantity
 from backprop_tutor.names import Layout
-from backprop_tutor.network import ACTIVATIONS, LOSSES, Network, out_name, path_name, sample_key
+from backprop_tutor.network import ACTIVATIONS, LOSSES, RELU_KINK, Network, out_name, path_name, sample_key
 
 SECTIONS = {
     "given": "Given",
@@ -172,16 +173,25 @@ def build(net: Network) -> dict[str, Quantity]:
                     loss.slope_formula.format(target=f"{{target_{j}}}", out=f"{{out_{j}}}"), section, "output delta")
         for r, j in enumerate(layer):
             if coupled:
+                for k in layer:  # the softmax's Jacobian: every output moves with every net input
+                    if k == j:
+                        add(f"dout_{j}/dnet_{j}", f"how out_{j} changes with its own net input: the softmax's "
+                            f"slope out_{j}(1 − out_{j})", f"{{out_{j}}}(1 − {{out_{j}}})", section, "output delta")
+                    else:
+                        add(f"dout_{k}/dnet_{j}", f"how out_{k} changes with net_{j}: raising net_{j} takes a "
+                            f"share of the total from out_{k}, −out_{k}·out_{j}", f"−{{out_{k}}}·{{out_{j}}}",
+                            section, "output delta")
                 add(f"delta_{j}", f"the error signal of {j}: ∂E_total/∂net_{j}, through every output of the "
-                    "softmax; the softmax's slope cancels the cross-entropy's 1/out",
+                    f"softmax, Σ_k ∂E_total/∂out_k · ∂out_k/∂net_{j}; the softmax's slope cancels the "
+                    "cross-entropy's 1/out",
                     f"{{out_{j}}} − {{target_{j}}}", section, "output delta")
             elif l == L.depth:
                 add(f"dE_total/dout_{j}", f"how fast the total error changes with out_{j}",
                     loss.slope_formula.format(target=f"{{target_{j}}}", out=f"{{out_{j}}}"),
                     section, "output delta")
             else:
-                for k, nxt in enumerate(L.neurons[l + 1]):
-                    w = L.weights[l][k][r]
+                for n, nxt in enumerate(L.neurons[l + 1]):
+                    w = L.weights[l][n][r]
                     add(f"dnet_{nxt}/dout_{j}", f"how net_{nxt} changes with out_{j}: the weight {w}",
                         f"{{{w}}}", section, "hidden sum")
                     add(path_name(nxt, j), f"the part of ∂E_total/∂out_{j} that flows back through {nxt}",
@@ -192,7 +202,8 @@ def build(net: Network) -> dict[str, Quantity]:
                     "hidden sum")
             skill = "output delta" if l == L.depth else "hidden sum"
             if not coupled:
-                add(f"dout_{j}/dnet_{j}", f"slope of the {a.name} function of {j} at its net input",
+                kink = f"; {RELU_KINK}" if a.name == "relu" else ""
+                add(f"dout_{j}/dnet_{j}", f"slope of the {a.name} function of {j} at its net input{kink}",
                     a.slope_formula.format(net=f"{{net_{j}}}", out=f"{{out_{j}}}"), section, skill)
                 add(f"delta_{j}", f"the error signal of {j}: ∂E_total/∂net_{j}",
                     f"{{dE_total/dout_{j}}} · {{dout_{j}/dnet_{j}}}", section, skill)
@@ -218,16 +229,61 @@ def build(net: Network) -> dict[str, Quantity]:
     return q
 
 
-def post_digits(value: float) -> str:
-    """A value at the digits the post prints: 9 decimal places, or 6 significant digits below 0.001."""
-    if value == 0 or abs(value) >= 1e-3:
-        text = f"{value:.9f}".rstrip("0").rstrip(".")
-    else:
-        text = f"{value:.6g}"
-        if "e" in text:
-            mantissa, exponent = text.split("e")
-            text = f"{mantissa}e{int(exponent)}"
-    return "0" if text == "-0" else text
+SHOWN = 15  # significant digits at most: never more than a value has (a float holds 15 to 17)
+_WIDE = Context(prec=60, Emax=10**9, Emin=-(10**9))
+
+
+def post_digits(value: float | Decimal) -> str:
+    """A value at the digits the post prints: 9 decimal places, or 6 significant digits below 0.001 —
+    and never more than 15 significant digits (1.23456789012346e20, not a 21-digit integer).
+
+    A value of the exact trace (``network.Exact`` or a Decimal) is rounded from its exact decimal, so
+    every digit shown is right; a plain float from its shortest repr.
+    """
+    d = _decimal(value)
+    if not d.is_finite():
+        return repr(float(d))
+    if d == 0:
+        return "0"
+    e = d.adjusted()  # the power of ten of the first digit
+    if -3 <= e < SHOWN:
+        places = min(9, SHOWN - 1 - e)
+        q = d.quantize(Decimal(1).scaleb(-places), context=_WIDE)
+        if q.adjusted() >= SHOWN:  # 999999999999999.9 rounds up to 16 digits
+            return _significant(d, SHOWN)
+        text = f"{q:f}"
+        text = text.rstrip("0").rstrip(".") if "." in text else text
+        return "0" if text in ("-0", "0") else text
+    return _significant(d, 6 if e < -3 else SHOWN)
+
+
+def full_digits(value: float | Decimal) -> str:
+    """Every digit a value has to show, 15 significant, as %.15g writes them: -0.249116793652159.
+    A value of the exact trace is rounded from its exact decimal, a plain float from its shortest repr."""
+    d = _decimal(value)
+    if not d.is_finite():
+        return repr(float(d))
+    return "0" if d == 0 else _significant(d, SHOWN)
+
+
+def _decimal(value: float | Decimal) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    exact = getattr(value, "exact", None)
+    return exact if exact is not None else Decimal(repr(float(value)))
+
+
+def _significant(d: Decimal, digits: int) -> str:
+    """``d`` at ``digits`` significant digits, trailing zeros dropped, as %g writes it: 0.000438568, 4.3731e-13."""
+    q = d.quantize(Decimal(1).scaleb(d.adjusted() - digits + 1), context=_WIDE)
+    e = q.adjusted()
+    if -4 <= e < digits:
+        text = f"{q:f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    sign, figures, _ = q.as_tuple()
+    mantissa = "".join(map(str, figures)).rstrip("0") or "0"
+    mantissa = mantissa[0] + ("." + mantissa[1:] if len(mantissa) > 1 else "")
+    return f"{'-' if sign else ''}{mantissa}e{e}"
 
 
 def build_batch(net: Network) -> dict[str, Quantity]:

@@ -13,7 +13,7 @@ from backprop_tutor.answers import Typed
 from backprop_tutor.catalogue import Quantity
 from backprop_tutor.errors import BadNumber
 from backprop_tutor.lesson import Erratum, Lesson
-from backprop_tutor.network import run
+from backprop_tutor.network import Exact, exact_trace, run
 from backprop_tutor.progress import Progress
 
 if TYPE_CHECKING:
@@ -38,7 +38,9 @@ class Session:
 
     def __init__(self, lesson: Lesson):
         self.lesson = lesson
-        self.trace = run(lesson.network)
+        self.exact = exact_trace(lesson.network)  # the true values: 50 significant digits, exact zeros exact
+        # the same as floats, for the code that computes with floats; each shows its exact digits
+        self.trace: dict[str, float] = {q: Exact(v) for q, v in self.exact.items()}
         self.catalogue = catalogue.build(lesson.network)
         self.resolver = catalogue.Resolver(self.catalogue)
         self._diagnosers: dict[tuple[frozenset, ...], mistakes.Diagnoser] = {}

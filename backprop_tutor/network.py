@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal, localcontext
 
 from backprop_tutor.names import Layout
 
@@ -30,24 +32,79 @@ class Activation:
     slope_code: str  # with {net} and {out}
 
 
-def _logistic(x: float) -> float:
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    e = math.exp(x)  # same value, without overflowing for very negative x
-    return e / (1.0 + e)
+# The engine's arithmetic is written once for two kinds of number: float (training, the mistakes'
+# variants, the drift traces) and decimal.Decimal (``exact_trace``: what is shown and judged).
+# Only e^x, ln x and tanh x differ between them; everything else is + − · / on the values.
 
+def exp(x: float) -> float:
+    return x.exp() if isinstance(x, Decimal) else math.exp(x)
+
+
+def ln(x: float) -> float:
+    return x.ln() if isinstance(x, Decimal) else math.log(x)
+
+
+def number(like: float, value: float | str) -> float:
+    """``value`` as the same kind of number as ``like``: 1 as 1.0, or as Decimal(1)."""
+    return Decimal(value) if isinstance(like, Decimal) else float(value)
+
+
+KEEPS = Decimal("1e-15")  # 1 − out above this keeps 35 of the exact trace's 50 digits
+
+
+def _logistic(x: float) -> float:
+    e = exp(-abs(x))  # e^(−|net|) ≤ 1: never overflows
+    return 1 / (1 + e) if x >= 0 else e / (1 + e)
+
+
+def _logistic_slope(net: float, out: float) -> float:
+    """out(1 − out), computed from net as e^(−|net|)/(1 + e^(−|net|))²: the same value, but it keeps
+    its digits where out is near 1 and 1 − out would cancel them.  (In the exact trace, where e^x is
+    costly, out(1 − out) itself while 1 − out keeps most of its digits.)"""
+    if isinstance(out, Decimal) and 1 - out > KEEPS:
+        return out * (1 - out)
+    e = exp(-abs(net))
+    return e / ((1 + e) * (1 + e))
+
+
+def _tanh(x: float) -> float:
+    if not isinstance(x, Decimal):
+        return math.tanh(x)
+    with localcontext() as ctx:  # (1 − e^(−2|x|)) / (1 + e^(−2|x|)), with the digits that 1 − … cancels
+        ctx.prec += max(0, -x.adjusted()) + 2
+        e = (-2 * abs(x)).exp()
+        y = (1 - e) / (1 + e)
+    return +y if x >= 0 else -y  # (unary + and − round to the trace's precision)
+
+
+def _tanh_slope(net: float, out: float) -> float:
+    """1 − out², computed from net as 4e^(−2|net|)/(1 + e^(−2|net|))²: it keeps its digits where out is
+    near ±1.  (In the exact trace, 1 − out² itself while that keeps most of its digits.)"""
+    if isinstance(out, Decimal) and 1 - abs(out) > KEEPS:
+        return 1 - out * out
+    e = exp(-2 * abs(net))
+    return 4 * e / ((1 + e) * (1 + e))
+
+
+def _relu_slope(net: float, out: float) -> float:
+    """1 for a positive net input, 0 for a negative one, and 0 at exactly 0, where ReLU has a kink and no
+    slope: the convention PyTorch and most libraries follow."""
+    return number(net, 1 if net > 0 else 0)
+
+
+RELU_KINK = "at a net input of exactly 0, where ReLU has a kink, the slope is taken as 0 (as PyTorch does)"
 
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
-        Activation("logistic", _logistic, lambda net, out: out * (1 - out),
+        Activation("logistic", _logistic, _logistic_slope,
                    "1/(1 + e^(−{net}))", "{out}(1 − {out})", "1.0 / (1.0 + exp(-{net}))", "{out} * (1.0 - {out})"),
-        Activation("tanh", math.tanh, lambda net, out: 1 - out * out,
+        Activation("tanh", _tanh, _tanh_slope,
                    "tanh({net})", "1 − {out}²", "tanh({net})", "1.0 - {out} * {out}"),
-        Activation("relu", lambda x: x if x > 0 else 0.0, lambda net, out: 1.0 if net > 0 else 0.0,
+        Activation("relu", lambda x: x if x > 0 else number(x, 0), _relu_slope,
                    "max(0, {net})", "(1 if {net} > 0 else 0)", "({net} if {net} > 0.0 else 0.0)",
                    "(1.0 if {net} > 0.0 else 0.0)"),
-        Activation("identity", lambda x: x, lambda net, out: 1.0, "{net}", "1", "{net}", "1.0"),
+        Activation("identity", lambda x: x, lambda net, out: number(net, 1), "{net}", "1", "{net}", "1.0"),
         # softmax works on a whole layer (``softmax`` below): out_o = e^net_o / Σ_k e^net_k; only for
         # outputs, and only with the cross-entropy loss, where δ_o = out_o − target_o
         Activation("softmax", lambda x: x, lambda net, out: out * (1 - out), "e^({net}) / Σ_k e^(net_k)",
@@ -59,16 +116,34 @@ ACTIVATIONS: dict[str, Activation] = {
 def nlog(t: float, o: float) -> float:
     """−t·ln(o), the cross-entropy of one output: 0 when the target is 0, infinite when o is 0."""
     if not t:
-        return 0.0
-    return -t * math.log(o) if o > 0 else math.inf
+        return number(t, 0)
+    return -t * ln(o) if o > 0 else number(o, "inf")
 
 
 def softmax(nets: list[float]) -> list[float]:
     """e^net_o / Σ_k e^net_k, computed without overflow (shifted by the largest net input)."""
     top = max(nets)
-    exps = [math.exp(n - top) for n in nets]
+    exps = [exp(n - top) for n in nets]
     total = sum(exps)
     return [e / total for e in exps]
+
+
+def softmax_slope(outs: list[float], k: int, o: int) -> float:
+    """∂out_k/∂net_o of a softmax layer: out_k(1 − out_k) on the diagonal, −out_k·out_o off it."""
+    return outs[k] * (1 - outs[o]) if k == o else -outs[k] * outs[o]
+
+
+EPSILON = sys.float_info.epsilon
+
+
+def total(values: list[float]) -> float:
+    """Σ values.  In floats, a sum that cancels to within the rounding of its terms is taken as the exact
+    0 it stands for (0.1·0.3 − 0.03 is 0, not 3.5e-18), so that a ReLU's side of its kink is the exact
+    trace's.  (In the exact trace such sums are exact, and ``exact_trace`` finds the other zeros.)"""
+    s = sum(values)
+    if isinstance(s, float) and abs(s) <= len(values) * EPSILON * sum(abs(v) for v in values):
+        return 0.0
+    return s
 
 
 @dataclass(frozen=True)
@@ -84,12 +159,18 @@ class Loss:
     slope_code: str
 
 
+def _cross_entropy_slope(t: float, o: float) -> float:
+    if o:
+        return -t / o
+    return number(o, "-inf" if t else 0)
+
+
 LOSSES: dict[str, Loss] = {
     l.name: l
     for l in (
-        Loss("cross-entropy", lambda t, o: nlog(t, o), lambda t, o: -t / o if o else (-math.inf if t else 0.0),
+        Loss("cross-entropy", lambda t, o: nlog(t, o), _cross_entropy_slope,
              "−{target}·ln({out})", "−{target}/{out}", "nlog({target}, {out})", "-{target} / {out}"),
-        Loss("half-squared-error", lambda t, o: 0.5 * (t - o) * (t - o), lambda t, o: -(t - o),
+        Loss("half-squared-error", lambda t, o: (t - o) * (t - o) / 2, lambda t, o: -(t - o),
              "½({target} − {out})²", "−({target} − {out})", "0.5 * ({target} - {out}) * ({target} - {out})",
              "-({target} - {out})"),
     )
@@ -173,7 +254,7 @@ class Rules:
 
     def net_input(self, terms: list[tuple[float, float]], bias: float) -> float:
         """Σ weight·input + bias·1."""
-        return sum(w * x for w, x in terms) + bias * 1
+        return total([*(w * x for w, x in terms), bias * 1])
 
     def squash(self, act: Activation, net: float) -> float:
         return act.f(net)
@@ -206,7 +287,7 @@ class Rules:
 
     def paths(self, terms: list[float]) -> float:
         """∂E_total/∂out_h: the sum over every path out of h."""
-        return sum(terms)
+        return total(terms)
 
     def update(self, value: float, eta: float, gradient: float) -> float:
         """One step of gradient descent."""
@@ -249,9 +330,9 @@ def run_batch(net: Network, *, keep: Callable[[float], float] | None = None,
     pinned = pinned or {}
     keep = keep or (lambda x: x)
     n = len(net.samples)
-    combine = (lambda values: sum(values) / n) if net.batch == "mean" else sum
-    shared = [*net.weights, *net.biases, "eta"]
-    trained = [*net.weights, *(net.biases if net.train_biases else [])]
+    combine = (lambda values: total(values) / n) if net.batch == "mean" else total
+    shared = {*net.weights, *net.biases, "eta"}  # (sets: a 5×16 lesson has 1,000 weights to look up)
+    trained = {*net.weights, *(net.biases if net.train_biases else [])}
     t: dict[str, float] = {name: v for name, v in (net.weights | net.biases).items()}
     t["eta"] = net.learning_rate
 
@@ -358,6 +439,9 @@ def run_one(net: Network, *, keep: Callable[[float], float] | None = None,
                 put(f"dE_total/dout_{j}", rules.error_slope(loss, t[f"target_{j}"], t[f"out_{j}"]))
         for r, j in enumerate(layer):
             if coupled:
+                outs = [t[f"out_{k}"] for k in layer]
+                for k, other in enumerate(layer):  # the softmax's Jacobian: how each output moves with net_j
+                    put(f"dout_{other}/dnet_{j}", softmax_slope(outs, k, r))
                 put(f"delta_{j}", rules.softmax_delta([t[f"dE_total/dout_{k}"] for k in layer],
                                                       [t[f"out_{k}"] for k in layer], r))
             elif l == L.depth:  # an output neuron
@@ -382,8 +466,77 @@ def run_one(net: Network, *, keep: Callable[[float], float] | None = None,
         if net.train_biases:
             for b in dict.fromkeys(L.biases[l - 1]):
                 fed = [j for j, name in zip(layer, L.biases[l - 1]) if name == b]
-                put(f"dE_total/d{b}", sum(t[f"delta_{j}"] * 1 for j in fed))
+                put(f"dE_total/d{b}", total([t[f"delta_{j}"] * 1 for j in fed]))
                 put(f"{b}+", rules.update(t[b], t["eta"], t[f"dE_total/d{b}"]))
 
     forward("+")
     return t
+
+
+# ---------------------------------------------------------------------------------------------
+# The exact trace: what is shown and judged
+
+PRECISION = 50  # significant digits of the exact trace; at most 15 are ever shown
+COARSE = 30  # the second precision, that tells rounding noise from a value
+SHRINK = Decimal("1e-10")  # noise shrinks by 10^-20 from COARSE to PRECISION digits; a value stays put
+
+
+def as_decimal(net: Network) -> Network:
+    """The network with every number as the decimal written in the lesson: 0.05, not the float nearest it."""
+    def d(x: float) -> float:
+        return Decimal(repr(x))  # type: ignore[return-value]  # (the engine's arithmetic takes both)
+
+    def data(xs: tuple[float, ...]) -> tuple[float, ...]:
+        return tuple(d(x) for x in xs)
+
+    return dataclasses.replace(
+        net, weights={k: d(v) for k, v in net.weights.items()}, biases={k: d(v) for k, v in net.biases.items()},
+        inputs=data(net.inputs), targets=data(net.targets), learning_rate=d(net.learning_rate),
+        extra=tuple((data(x), data(y)) for x, y in net.extra))
+
+
+def decimal_run(net: Network, digits: int, pinned: dict[str, Decimal]) -> dict[str, Decimal]:
+    """``run`` in decimal arithmetic at ``digits`` significant digits (+ − · of the lesson's numbers are
+    exact; e^x, ln x and what is divided are rounded there)."""
+    with localcontext(prec=digits):
+        return run(net, pinned=pinned)  # type: ignore[arg-type, return-value]
+
+
+def exact_trace(net: Network) -> dict[str, Decimal]:
+    """Every quantity of ``run`` at PRECISION significant digits, with exact zeros exact.
+
+    A quantity that is 0 in exact arithmetic but whose parts were rounded (Σ_o δ_o = Σ out_o − 1 of a
+    softmax, ∂E/∂b2 of softmax-ce with trained biases) comes out as rounding noise of about 10^-50.
+    Noise shrinks with the working precision and a value does not: a quantity that is 10^10 times
+    smaller at PRECISION digits than at COARSE digits is taken as the exact 0, and pinned there so
+    that what is computed from it (a ReLU's side of its kink) follows from the 0.
+    """
+    exact = as_decimal(net)
+    zeros: dict[str, Decimal] = {}
+    while True:
+        fine = decimal_run(exact, PRECISION, zeros)
+        scale = max((abs(v) for v in fine.values() if v.is_finite()), default=Decimal(0))
+        floor = scale.scaleb(COARSE - PRECISION + 5)  # noise of a zero lies far below this
+        small = [q for q, v in fine.items() if v and v.is_finite() and abs(v) < floor and q not in zeros]
+        if not small:
+            return fine
+        coarse = decimal_run(exact, COARSE, zeros)
+        new = {q: Decimal(0) for q in small if abs(fine[q]) < abs(coarse[q]) * SHRINK}
+        if not new:
+            return fine
+        zeros |= new
+
+
+class Exact(float):
+    """A value of the exact trace as a float, for the code that computes with floats, that remembers the
+    decimal it was rounded from, for what is shown (``catalogue.post_digits``): every shown digit is
+    the exact trace's, even where the float's nearest 15 digits round the other way."""
+
+    __slots__ = ("exact",)
+    exact: Decimal
+
+    def __new__(cls, exact: Decimal) -> Exact:
+        value = super().__new__(cls, exact)
+        value.exact = exact
+        return value
+

@@ -14,6 +14,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from backprop_tutor import answers
+from backprop_tutor.catalogue import full_digits
 from backprop_tutor.safe_text import printable
 
 if TYPE_CHECKING:
@@ -161,7 +162,7 @@ def check_result(out: Out, r: CheckResult) -> None:
     if r.accepted:
         pad = " " * (len(q.symbol) + 3)
         out.say(f"  {pad}= {r.worked}")
-        out.say(f"  {pad}= {r.value:.15g}", "bold")
+        out.say(f"  {pad}= {full_digits(r.value)}", "bold")
     elif r.findings and r.verdict in (answers.WRONG, answers.IMPRECISE):
         lead = "  → " if len(r.findings) == 1 else "  • "
         if len(r.findings) > 1:
@@ -239,7 +240,7 @@ def derivation(console: Console, lesson: Lesson, derived, errata: list) -> None:
     _say(console, f"{SECTIONS[quantity.section]} · lesson {lesson.name}", "dim")
     print_lines(console, lines)
     console.print()
-    _say(console, f"Full precision: {quantity.symbol} = {value!r}", "bold")
+    _say(console, f"Full precision: {quantity.symbol} = {full_digits(value)}", "bold")
     for e in errata:
         console.print()
         _say(console, f"The original's {e.printed} is wrong", "bold yellow")
@@ -272,7 +273,7 @@ def key_text(session, fmt: str) -> str:
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["section", "name", "symbol", "formula", "value", "full_precision"])
         for q, f, v in rows:
-            writer.writerow([q.section, q.id, q.symbol, f, post_digits(v), repr(v)])
+            writer.writerow([q.section, q.id, q.symbol, f, post_digits(v), full_digits(v)])
         return buffer.getvalue()
     out = [f"# Answer key: {lesson.title}\n"]
     if lesson.seed is not None:
@@ -284,7 +285,7 @@ def key_text(session, fmt: str) -> str:
         out += [f"## {heading}\n", "| quantity | formula | value | full precision |", "|---|---|---|---|"]
         for q, f, v in part:
             formula = f.replace("|", "\\|")
-            out.append(f"| {q.symbol} | {formula} | {post_digits(v)} | {v!r} |")
+            out.append(f"| {q.symbol} | {formula} | {post_digits(v)} | {full_digits(v)} |")
         out.append("")
     return "\n".join(out) + "\n"
 

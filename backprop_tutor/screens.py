@@ -216,7 +216,7 @@ class Screen:
             self.say(f"  = {numbers}")
         else:
             self.text(f"  with {self.have(walk, q)}. {self.still_to_do(missing)}", "dim")
-        self.say(f"  = {value:.15g}", "bold")
+        self.say(f"  = {catalogue.full_digits(value)}", "bold")
 
     def explain(self, walk: Walk, step: Step) -> None:
         from backprop_tutor.render import derivation

@@ -230,7 +230,8 @@ def activation(name: str, net: Expr, composed: bool = False) -> Expr:
 SQUASH = {
     "logistic": "The logistic function σ squashes any net input into the range 0 to 1.",
     "tanh": "tanh squashes any net input into the range −1 to 1.",
-    "relu": "ReLU passes a positive net input through unchanged and turns a negative one into 0.",
+    "relu": "ReLU passes a positive net input through unchanged and turns a negative one into 0; its slope "
+            "is 1 or 0, and 0 at a net input of exactly 0, where it has a kink (as PyTorch takes it).",
     "identity": "The identity passes the net input through unchanged.",
     "softmax": "Softmax makes the layer's outputs positive and adding up to 1: each is e^net over the sum of "
                "e^net of the whole layer.",
@@ -479,7 +480,7 @@ class Deriver:
         kinds: list[tuple[str, Callable[..., list[Block]]]] = [
             (r"net_(\w+?)\+?", self.net_input), (r"out_(\w+?)\+?", self.output),
             (r"E_(o\d+)\+?", self.output_error), (r"E_total\+?", self.total_error),
-            (r"dE_total/dout_(\w+)", self.error_slope), (r"dout_(\w+)/dnet_\1", self.act_slope),
+            (r"dE_total/dout_(\w+)", self.error_slope), (r"dout_(\w+)/dnet_(\w+)", self.slope),
             (r"delta_(\w+)", self.delta), (r"dnet_(\w+)/d(\w+)", self.net_slope),
             (r"dE_total/d(\w+)", self.gradient), (r"dE_(?:via_)?(\w+)/dout_(\w+)", self.path),
             (r"(\w+)\+", self.update),
@@ -542,6 +543,29 @@ class Deriver:
             Block("Definition", f"out_{j} as a function of net_{j}:", [(symbol(f"out_{j}"), f)]),
             Block("Derivative", "SymPy differentiates it; the slope can be written with the output "
                   "already computed in the forward pass:", [self.chain(qid, *forms)]),
+        ]
+
+    def slope(self, qid: str, k: str, j: str) -> list[Block]:
+        return self.softmax_slope(qid, k, j) if self.softmax_output(k) else self.act_slope(qid, k)
+
+    def softmax_slope(self, qid: str, k: str, j: str) -> list[Block]:
+        """∂out_k/∂net_j of a softmax layer: SymPy's derivative, written with the outputs."""
+        outputs = self.net.layout.neurons[-1]
+        nets = [sp.Symbol(f"net_{x}") for x in outputs]
+        out_k, out_j = sp.Symbol(f"out_{k}"), sp.Symbol(f"out_{j}")
+        f = self.model.definition[f"out_{k}"]
+        raw = sp.diff(math(f), sp.Symbol(f"net_{j}"))
+        form = _product(out_k, _minus(sp.Integer(1), out_j)) if k == j else sp.Mul(-1, out_k, out_j, evaluate=False)
+        written = math(form).xreplace({sp.Symbol(f"out_{x}"): math(softmax(nets, m)) for m, x in enumerate(outputs)})
+        if sp.cancel((raw - written).xreplace({n: sp.exp(n) for n in nets})) != 0:  # pragma: no cover
+            form = raw
+        self.factors.append((qid, form))
+        how = ("its own net input raises it, by out(1 − out)" if k == j else
+               f"net_{j} raises out_{j} and so takes a share of the total from out_{k}")
+        return [
+            Block("Definition", f"out_{k} as a function of the layer's net inputs:", [(symbol(f"out_{k}"), f)]),
+            Block("Derivative", f"SymPy differentiates it by net_{j} ({how}); written with the outputs:",
+                  [self.chain(qid, raw, form)]),
         ]
 
     def net_slope(self, qid: str, j: str, wrt: str) -> list[Block]:
