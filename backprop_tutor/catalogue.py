@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from decimal import Context, Decimal
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
 
 from backprop_tutor.errors import GivenQuantity, UnknownQuantity
 from backprop_tutor.names import Layout
@@ -230,7 +230,7 @@ def build(net: Network) -> dict[str, Quantity]:
 
 
 SHOWN = 15  # significant digits at most: never more than a value has (a float holds 15 to 17)
-_WIDE = Context(prec=60, Emax=10**9, Emin=-(10**9))
+_WIDE = Context(prec=60, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 
 def post_digits(value: float | Decimal) -> str:
@@ -248,7 +248,7 @@ def post_digits(value: float | Decimal) -> str:
     e = d.adjusted()  # the power of ten of the first digit
     if -3 <= e < SHOWN:
         places = min(9, SHOWN - 1 - e)
-        q = d.quantize(Decimal(1).scaleb(-places), context=_WIDE)
+        q = d.quantize(Decimal(1).scaleb(-places, context=_WIDE), context=_WIDE)
         if q.adjusted() >= SHOWN:  # 999999999999999.9 rounds up to 16 digits
             return _significant(d, SHOWN)
         text = f"{q:f}"
@@ -275,7 +275,7 @@ def _decimal(value: float | Decimal) -> Decimal:
 
 def _significant(d: Decimal, digits: int) -> str:
     """``d`` at ``digits`` significant digits, trailing zeros dropped, as %g writes it: 0.000438568, 4.3731e-13."""
-    q = d.quantize(Decimal(1).scaleb(d.adjusted() - digits + 1), context=_WIDE)
+    q = d.quantize(Decimal(1).scaleb(d.adjusted() - digits + 1, context=_WIDE), context=_WIDE)
     e = q.adjusted()
     if -4 <= e < digits:
         text = f"{q:f}"

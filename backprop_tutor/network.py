@@ -14,7 +14,7 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, localcontext
+from decimal import MAX_EMAX, MIN_EMIN, Decimal, localcontext
 
 from backprop_tutor.names import Layout
 
@@ -477,8 +477,8 @@ def run_one(net: Network, *, keep: Callable[[float], float] | None = None,
 # The exact trace: what is shown and judged
 
 PRECISION = 50  # significant digits of the exact trace; at most 15 are ever shown
-COARSE = 30  # the second precision, that tells rounding noise from a value
-SHRINK = Decimal("1e-10")  # noise shrinks by 10^-20 from COARSE to PRECISION digits; a value stays put
+COARSE = 36  # the second precision, that tells rounding noise from a value (products of givens stay exact)
+SHRINK = Decimal("1e-7")  # noise shrinks by 10^-14 from COARSE to PRECISION digits; a value stays put
 
 
 def as_decimal(net: Network) -> Network:
@@ -498,7 +498,7 @@ def as_decimal(net: Network) -> Network:
 def decimal_run(net: Network, digits: int, pinned: dict[str, Decimal]) -> dict[str, Decimal]:
     """``run`` in decimal arithmetic at ``digits`` significant digits (+ − · of the lesson's numbers are
     exact; e^x, ln x and what is divided are rounded there)."""
-    with localcontext(prec=digits):
+    with localcontext(prec=digits, Emax=MAX_EMAX, Emin=MIN_EMIN):  # e^−1000000 is a value, not 0
         return run(net, pinned=pinned)  # type: ignore[arg-type, return-value]
 
 
@@ -507,9 +507,9 @@ def exact_trace(net: Network) -> dict[str, Decimal]:
 
     A quantity that is 0 in exact arithmetic but whose parts were rounded (Σ_o δ_o = Σ out_o − 1 of a
     softmax, ∂E/∂b2 of softmax-ce with trained biases) comes out as rounding noise of about 10^-50.
-    Noise shrinks with the working precision and a value does not: a quantity that is 10^10 times
-    smaller at PRECISION digits than at COARSE digits is taken as the exact 0, and pinned there so
-    that what is computed from it (a ReLU's side of its kink) follows from the 0.
+    Noise shrinks with the working precision and a value does not: a quantity that is 10^7 times
+    smaller at PRECISION digits than at COARSE digits (or 0 at COARSE digits) is taken as the exact 0,
+    and pinned there so that what is computed from it (a ReLU's side of its kink) follows from the 0.
     """
     exact = as_decimal(net)
     zeros: dict[str, Decimal] = {}
@@ -521,7 +521,7 @@ def exact_trace(net: Network) -> dict[str, Decimal]:
         if not small:
             return fine
         coarse = decimal_run(exact, COARSE, zeros)
-        new = {q: Decimal(0) for q in small if abs(fine[q]) < abs(coarse[q]) * SHRINK}
+        new = {q: Decimal(0) for q in small if abs(fine[q]) < abs(coarse[q]) * SHRINK or not coarse[q]}
         if not new:
             return fine
         zeros |= new

@@ -118,7 +118,7 @@ The logistic function σ squashes any net input into the range 0 to 1.
                           -netₕ₁        -0.3775
                      1 + ℯ         1 + ℯ
 
-Full precision: out_h1 = 0.5932699921071872
+Full precision: out_h1 = 0.593269992107187
 """
 
 
@@ -133,7 +133,7 @@ The logistic function sigma squashes any net input into the range 0 to 1.
                                 -net_h1        -0.3775
                            1 + e          1 + e
 
-Full precision: out_h1 = 0.5932699921071872
+Full precision: out_h1 = 0.593269992107187
 """
 
 
@@ -172,7 +172,7 @@ Numbers
     ∂w₅     ∂outₒ₁  ∂netₒ₁  ∂w₅
           = 0.082167041
 
-Full precision: ∂E_total/∂w5 = 0.08216704056423078
+Full precision: ∂E_total/∂w5 = 0.0821670405642308
 """
 
 
@@ -211,7 +211,7 @@ Numbers
     dw5      dout_o1  dnet_o1   dw5
            = 0.082167041
 
-Full precision: dE_total/dw5 = 0.08216704056423078
+Full precision: dE_total/dw5 = 0.0821670405642308
 """
 
 
@@ -258,7 +258,7 @@ Numbers
   ─────── = ───────⋅──────⋅────── = 0.036350306⋅0.241300709⋅0.05 = 0.000438568
     ∂w₁     ∂outₕ₁  ∂netₕ₁  ∂w₁
 
-Full precision: ∂E_total/∂w1 = 0.00043856773447434685
+Full precision: ∂E_total/∂w1 = 0.000438567734474347
 """
 
 
@@ -306,7 +306,7 @@ Numbers
     dw1      dout_h1  dnet_h1   dw1
            = 0.000438568
 
-Full precision: dE_total/dw1 = 0.00043856773447434685
+Full precision: dE_total/dw1 = 0.000438567734474347
 """
 
 
