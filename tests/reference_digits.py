@@ -11,16 +11,17 @@ Used by tests/test_reference_digits.py (a fast subset) and bench/reference_digit
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass, field
-from decimal import Context, Decimal
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
 from fractions import Fraction
 
 import mpmath
 
 DIGITS = 60
 CHECK_DIGITS = 90  # a second run: what shrinks by 10^-20 from 60 to 90 digits is rounding noise of a 0
-WIDE = Context(prec=80, Emax=10**9, Emin=-(10**9))
+WIDE = Context(prec=80, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 
 class Q(Fraction):
@@ -305,7 +306,7 @@ def random_doc(seed: int) -> dict:
     rng = random.Random(seed)
     kind = KINDS[seed % len(KINDS)]
     depth = rng.choice([1, 2, 2, 2, 3]) if kind != "deep" else rng.choice([4, 5, 6])
-    sizes = [rng.randint(1, 3) for _ in range(depth + 1)]
+    sizes = [rng.randint(1, 4) for _ in range(depth + 1)]
     acts = [rng.choice(["logistic", "tanh", "relu", "identity"]) for _ in range(depth)]
     loss = "half-squared-error"
     numbering = "by-sender" if kind == "by-sender" or rng.random() < 0.2 else "by-receiver"
@@ -333,8 +334,7 @@ def random_doc(seed: int) -> dict:
             return 0.0
         return two_decimals(rng, -0.9, 0.9)
 
-    layout_sizes = sizes
-    weights = [weight() for _ in range(sum(a * b for a, b in zip(layout_sizes, layout_sizes[1:])))]
+    weights = [weight() for _ in range(sum(a * b for a, b in itertools.pairwise(sizes)))]
     nbias = depth if bias_mode == "per-layer" else sum(sizes[1:])
     biases = [two_decimals(rng, -0.5, 0.5) if kind != "exact-zeros" or rng.random() < 0.5 else 0.0
               for _ in range(nbias)]
