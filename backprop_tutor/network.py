@@ -139,11 +139,19 @@ EPSILON = sys.float_info.epsilon
 def total(values: list[float]) -> float:
     """Σ values.  In floats, a sum that cancels to within the rounding of its terms is taken as the exact
     0 it stands for (0.1·0.3 − 0.03 is 0, not 3.5e-18), so that a ReLU's side of its kink is the exact
-    trace's.  (In the exact trace such sums are exact, and ``exact_trace`` finds the other zeros.)"""
+    trace's.  In the exact trace such sums are exact; one that cancels 30 digits or more is noted in
+    CANCELLED, for ``exact_trace`` to tell an exact 0 from rounding noise."""
     s = sum(values)
-    if isinstance(s, float) and abs(s) <= len(values) * EPSILON * sum(abs(v) for v in values):
-        return 0.0
+    if isinstance(s, float):
+        if abs(s) <= len(values) * EPSILON * sum(abs(v) for v in values):
+            return 0.0
+    elif s and abs(s) < DEEP * abs(max(values, key=abs)):
+        CANCELLED.append(s)
     return s
+
+
+DEEP = Decimal("1e-30")
+CANCELLED: list[Decimal] = []  # the exact trace's sums that cancelled 30 digits or more (see exact_trace)
 
 
 @dataclass(frozen=True)
@@ -345,34 +353,32 @@ def run_batch(net: Network, *, keep: Callable[[float], float] | None = None,
         return {key[:-len(f"@{k}")] if key.endswith(f"@{k}") else key[:-len(f"@{k}+")] + "+": v
                 for key, v in pinned.items() if key.endswith((f"@{k}", f"@{k}+"))}
 
-    order: list[str] = []
     for k in range(1, n + 1):
         own: dict[str, float] | None = {} if raw is not None else None
-        one = run_one(net.sample(k), keep=keep, rules=rules, pinned=mine(k), raw=own)
-        order = [key for key in one if key.startswith("dE_total/d") and key[len("dE_total/d"):] in trained]
-        for key, value in one.items():
-            if key not in shared and not key.endswith("+"):
-                t[sample_key(key, k)] = value
-                if raw is not None and own is not None:
-                    raw[sample_key(key, k)] = own.get(key, value)
+        one = run_one(net.sample(k), keep=keep, rules=rules, pinned=mine(k), raw=own, update=False)
+        t.update({f"{key}@{k}": value for key, value in one.items() if key not in shared})  # net_h1@2
+        if raw is not None and own is not None:
+            raw.update({f"{key}@{k}": own.get(key, value) for key, value in one.items() if key not in shared})
     put("E_total", combine([t[f"E_total@{k}"] for k in range(1, n + 1)]))
+    order = [key for key in one if key.startswith("dE_total/d") and key[len("dE_total/d"):] in trained]
     for key in order:
         p = key[len("dE_total/d"):]
         put(key, combine([t[f"{key}@{k}"] for k in range(1, n + 1)]))
         put(f"{p}+", rules.update(t[p], t["eta"], t[key]))
     updated = net.with_values(**{p: t[f"{p}+"] for p in trained})
     for k in range(1, n + 1):
-        after = run_one(updated.sample(k), keep=keep, rules=rules)
+        after = run_one(updated.sample(k), keep=keep, rules=rules, backward=False)
         for key in after:
-            if key.startswith(("net_", "out_", "E_")) and not key.endswith("+"):
-                put(sample_key(key + "+", k), after[key])
+            if key.startswith(("net_", "out_", "E_")):
+                put(f"{key}@{k}+", after[key])  # net_h1@2+
     put("E_total+", combine([t[f"E_total@{k}+"] for k in range(1, n + 1)]))
     return t
 
 
 def run_one(net: Network, *, keep: Callable[[float], float] | None = None,
             backprop_through_updated: bool = False, rules: Rules | None = None,
-            pinned: dict[str, float] | None = None, raw: dict[str, float] | None = None) -> dict[str, float]:
+            pinned: dict[str, float] | None = None, raw: dict[str, float] | None = None, backward: bool = True,
+            update: bool = True) -> dict[str, float]:
     """Every named quantity of one forward pass, backward pass and update, for one sample.
 
     ``keep`` is applied to each computed value before it is used further (to model a learner
@@ -380,7 +386,9 @@ def run_one(net: Network, *, keep: Callable[[float], float] | None = None,
     the hidden layer is back-propagated through the already-updated output weights.
     ``rules`` replaces how quantities are computed (a learner's slip, see ``tutor.mistakes``);
     ``pinned`` fixes some quantities to given values (what a learner already has).  ``raw``, if
-    given, receives each value as computed, before ``keep`` rounds it.
+    given, receives each value as computed, before ``keep`` rounds it.  Without ``backward`` only the
+    forward pass is made; without ``update``, no step of gradient descent and no forward pass after it
+    (a batch updates once, for all its samples: see ``run_batch``).
     """
     keep = keep or (lambda x: x)
     rules = rules or (ThroughUpdated() if backprop_through_updated else RIGHT)
@@ -428,6 +436,8 @@ def run_one(net: Network, *, keep: Callable[[float], float] | None = None,
         put(f"E_total{tag}", rules.total_error([t[f"E_{o}{tag}"] for o in L.neurons[-1]]))
 
     forward("")
+    if not backward:
+        return t
 
     # The backward pass, from the output layer down.  Every gradient uses the weights as they
     # were before the update (unless the rules say otherwise: that is a slip).
@@ -462,14 +472,17 @@ def run_one(net: Network, *, keep: Callable[[float], float] | None = None,
                 else:
                     put(f"dE_total/d{w}",
                         t[f"dE_total/dout_{j}"] * t[f"dout_{j}/dnet_{j}"] * t[f"dnet_{j}/d{w}"])
-                put(f"{w}+", rules.update(t[w], t["eta"], t[f"dE_total/d{w}"]))
+                if update:
+                    put(f"{w}+", rules.update(t[w], t["eta"], t[f"dE_total/d{w}"]))
         if net.train_biases:
             for b in dict.fromkeys(L.biases[l - 1]):
                 fed = [j for j, name in zip(layer, L.biases[l - 1]) if name == b]
                 put(f"dE_total/d{b}", total([t[f"delta_{j}"] * 1 for j in fed]))
-                put(f"{b}+", rules.update(t[b], t["eta"], t[f"dE_total/d{b}"]))
+                if update:
+                    put(f"{b}+", rules.update(t[b], t["eta"], t[f"dE_total/d{b}"]))
 
-    forward("+")
+    if update:
+        forward("+")
     return t
 
 
@@ -510,11 +523,15 @@ def exact_trace(net: Network) -> dict[str, Decimal]:
     Noise shrinks with the working precision and a value does not: a quantity that is 10^7 times
     smaller at PRECISION digits than at COARSE digits (or 0 at COARSE digits) is taken as the exact 0,
     and pinned there so that what is computed from it (a ReLU's side of its kink) follows from the 0.
+    The second run is made only when some sum cancelled 30 digits or more.
     """
     exact = as_decimal(net)
     zeros: dict[str, Decimal] = {}
     while True:
+        CANCELLED.clear()
         fine = decimal_run(exact, PRECISION, zeros)
+        if not CANCELLED:  # no sum lost more than 30 of its 50 digits: no 0 hides as noise
+            return fine
         scale = max((abs(v) for v in fine.values() if v.is_finite()), default=Decimal(0))
         floor = scale.scaleb(COARSE - PRECISION + 5)  # noise of a zero lies far below this
         small = [q for q, v in fine.items() if v and v.is_finite() and abs(v) < floor and q not in zeros]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from reference_digits import Comparison, compare, random_lessons  # noqa: E402
+from reference_digits import Comparison, compare, random_lessons
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--lessons", type=int, default=250)
