@@ -143,7 +143,7 @@ def total(values: list[float]) -> float:
     CANCELLED, for ``exact_trace`` to tell an exact 0 from rounding noise."""
     s = sum(values)
     if isinstance(s, float):
-        if abs(s) <= len(values) * EPSILON * sum(abs(v) for v in values):
+        if abs(s) <= len(values) * EPSILON * sum(abs(v) for v in values) < math.inf:  # (not an overflow)
             return 0.0
     elif s and abs(s) < DEEP * abs(max(values, key=abs)):
         CANCELLED.append(s)

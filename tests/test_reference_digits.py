@@ -82,6 +82,14 @@ def test_exact_answers_at_a_relu_kink_are_right(name, typed):
     assert session.check(name, typed).verdict == answers.RIGHT
 
 
+def test_a_sum_cancelling_in_floats_is_the_exact_zero_and_an_overflow_is_not():
+    from backprop_tutor.network import total
+
+    assert total([0.15 * 0.05, 0.20 * 0.10, -0.0275]) == 0.0
+    assert total([0.15 * 0.05, 0.20 * 0.10, -0.0274]) != 0.0
+    assert total([1e308, 1e308]) == float("inf")
+
+
 def test_the_relu_kink_convention_is_said_at_that_step():
     session = Session(lesson_of(KINK, KINK_DATA))
     meaning = session.catalogue["dout_h1/dnet_h1"].meaning
