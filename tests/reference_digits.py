@@ -294,7 +294,7 @@ def compare(lesson, into: Comparison | None = None) -> Comparison:
 # Random lessons, through the lesson loader, ill-conditioned ones among them
 
 KINDS = ("plain", "saturated", "huge-tiny", "relu-kink", "exact-zeros", "softmax-ce", "batch", "deep",
-         "tanh-identity", "by-sender")
+         "tanh-identity", "by-sender", "wide")
 
 
 def two_decimals(rng: random.Random, low: float, high: float) -> float:
@@ -306,12 +306,12 @@ def random_doc(seed: int) -> dict:
     rng = random.Random(seed)
     kind = KINDS[seed % len(KINDS)]
     depth = rng.choice([1, 2, 2, 2, 3]) if kind != "deep" else rng.choice([4, 5, 6])
-    sizes = [rng.randint(1, 4) for _ in range(depth + 1)]
+    sizes = [rng.randint(1, 4) if kind != "wide" else rng.randint(5, 8) for _ in range(depth + 1)]
     acts = [rng.choice(["logistic", "tanh", "relu", "identity"]) for _ in range(depth)]
     loss = "half-squared-error"
     numbering = "by-sender" if kind == "by-sender" or rng.random() < 0.2 else "by-receiver"
     bias_mode = rng.choice(["per-layer", "per-neuron"])
-    samples = rng.choice([2, 3, 4, 8]) if kind == "batch" else 1
+    samples = rng.choice([2, 3, 4, 8, 16]) if kind == "batch" else rng.choice([1, 1, 2]) if kind == "wide" else 1
     if kind == "tanh-identity":
         acts = [rng.choice(["tanh", "identity"]) for _ in range(depth)]
     if kind == "relu-kink":
