@@ -186,3 +186,16 @@ def test_softmax_jacobian_terms_are_quantities():
     assert "| ∂out_o1/∂net_o2 | −out_o1·out_o2 |" in key and "| ∂out_o2/∂net_o2 |" in key
     ids = list(session.catalogue)
     assert ids.index("dE_total/dout_o2") < ids.index("dout_o1/dnet_o1") < ids.index("delta_o1")
+
+
+def test_a_zero_of_rounded_values_is_exact_and_decides_the_kink():
+    # net_o1 = σ(0.3) + σ(−0.3) − 1 = 0 exactly (σ(x) + σ(−x) = 1), though out_h1 and out_h2 are rounded
+    lesson = lesson_of({"layers": [1, 2, 1], "activation": ["logistic", "relu"], "loss": "half-squared-error",
+                        "weights": [1.0, -1.0, 1.0, 1.0], "bias_mode": "per-neuron", "biases": [0.3, -0.3, -1.0],
+                        "learning_rate": 0.5, "train_biases": True},
+                       {"inputs": [0.0], "targets": [0.5]})
+    exact = exact_trace(lesson.network)
+    assert exact["net_o1"] == 0 and exact["dout_o1/dnet_o1"] == 0 and exact["delta_o1"] == 0
+    assert exact["dE_total/dw3"] == 0 and exact["w3+"] == 1
+    session = Session(lesson)
+    assert post_digits(session.trace["net_o1"]) == "0" and session.check("net_o1", "0").verdict == answers.RIGHT
