@@ -264,6 +264,10 @@ class Ref:
                 v[f"delta_{o}"] = v[f"dE_total/dout_{o}"] * v[f"dout_{o}/dnet_{o}"]
             else:  # softmax with cross-entropy: a rule on the loss's slope carries into δ (sign, average)
                 v[f"delta_{o}"] = h.softmax_delta(t, out) * getattr(h, "ce_factor", lambda n: 1.0)(n_out)
+        if sp.loss == "cross-entropy":  # the softmax's Jacobian: ∂out_k/∂net_j = out_k([k = j] − out_j)
+            for j in self.neurons[L]:
+                for k in self.neurons[L]:
+                    v[f"dout_{k}/dnet_{j}"] = v[f"out_{k}"] * ((k == j) - v[f"out_{j}"])
         for r, o in enumerate(self.neurons[L]):
             for s in range(sp.sizes[L - 1]):
                 w = self.W[(L, r, s)]
