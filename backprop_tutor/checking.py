@@ -135,20 +135,21 @@ class Session:
         quantity = self.resolver.resolve(name)
         typed = answers.parse_number(text)
         value = self.trace[quantity.id]
+        true = self.exact.get(quantity.id, Decimal(value))  # judged against the exact value
         drift = self.drift[quantity.id]
-        verdict = answers.judge(typed, value, drift)
+        verdict = answers.judge(typed, true, drift)
         confusion: tuple[str, int] | None = None
         # a confuser is farther than the drift band from the true value; it can only agree with a typed
         # value that agrees with the true one when the typed digits are coarser than half that band
-        if verdict == answers.DRIFT or (verdict != answers.WRONG and not answers.exact(typed, Decimal(value))
+        if verdict == answers.DRIFT or (verdict != answers.WRONG and not answers.exact(typed, true)
                                         and 2 * typed.unit >= Decimal(drift)):
             near = self.confusers(quantity.id, learner)
             values = [v for v, _ in near]
-            verdict = answers.judge(typed, value, drift, values,
+            verdict = answers.judge(typed, true, drift, values,
                                     self.rivals(quantity.id, learner) if verdict == answers.DRIFT else ())
             k = answers.confused_with(typed, values)
             if k is not None and verdict != answers.RIGHT and typed.digits >= answers.MIN_DIGITS:
-                confusion = (near[k][1], answers.digits_to_tell(value, values))
+                confusion = (near[k][1], answers.digits_to_tell(true, values))
             elif verdict == answers.RIGHT and (short := self.short_step(quantity.id, typed)):
                 verdict, confusion = answers.IMPRECISE, short
         erratum = None
