@@ -18,6 +18,7 @@ from backprop_tutor.progress import Progress
 
 if TYPE_CHECKING:
     from backprop_tutor import mistakes
+    from backprop_tutor.formulas import FormulaResult
     from backprop_tutor.mistakes import Finding
 
 SIGNIFICANT = 4  # the drift band: what rounding every intermediate to this many digits causes
@@ -174,6 +175,24 @@ class Session:
                 kins = {BY_ID[m].kin for m in counted(findings)}
                 patterns = {k: qs for k, qs in seen_twice(seen).items() if k in kins}
         return CheckResult(self, quantity, typed, verdict, value, erratum, findings, patterns, confusion)
+
+    def check_any(self, name: str, text: str, learner: Progress | None = None) -> CheckResult | FormulaResult:
+        """A value, or a formula when the text is not a number but holds a quantity's name or a function
+        (a plain number never loads the formula judge's SymPy)."""
+        try:
+            return self.check(name, text, learner)
+        except BadNumber:
+            from backprop_tutor.formulas import judge_for
+
+            if not judge_for(self).looks_like_formula(text):
+                raise
+            return self.check_formula(name, text)
+
+    def check_formula(self, name: str, text: str) -> FormulaResult:
+        """Judge a typed formula for a quantity (``backprop_tutor.formulas``)."""
+        from backprop_tutor.formulas import judge_for
+
+        return judge_for(self).judge(self.resolver.resolve(name), text)
 
     def diagnoser(self, learner: Progress | None, qid: str) -> mistakes.Diagnoser:
         from backprop_tutor.mistakes import Diagnoser  # only for a wrong answer: `check` starts without it

@@ -81,6 +81,34 @@ class TutorGroup(TyperGroup):
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
+class ArgumentsFirst(TutorCommand):
+    """A command whose arguments may begin with a minus sign: ``check dE/dw5 -0.0226`` and
+    ``check dE/dw5 "-(target_o1 - out_o1)*…"`` are a value and a formula, never options. Only the
+    command's own option names are options; everything else is an argument."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        options = {name: getattr(p, "is_flag", False) or getattr(p, "count", False)
+                   for p in self.get_params(ctx) if p.param_type_name == "option"
+                   for name in (*p.opts, *p.secondary_opts)}
+        named: list[str] = []
+        positional: list[str] = []
+        rest = iter(args)
+        for arg in rest:
+            if arg == "--":
+                positional.extend(rest)
+                break
+            name = arg.split("=", 1)[0]
+            if name in options:
+                named.append(arg)
+                if "=" not in arg and not options[name]:
+                    following = next(rest, None)
+                    if following is not None:
+                        named.append(following)
+            else:
+                positional.append(arg)
+        return super().parse_args(ctx, [*named, "--", *positional] if positional else named)
+
+
 def handled(command: F) -> F:
     """Turn the domain's errors into one line on stderr and their exit code."""
     @functools.wraps(command)
@@ -91,6 +119,8 @@ def handled(command: F) -> F:
             return command(*args, **kwargs)
         except TutorError as e:
             error_line(str(e))
+            for line in getattr(e, "detail", ()):  # a formula's error: the formula, a caret under the problem
+                print(line, file=sys.stderr)
             raise typer.Exit(e.exit_code) from None
         except KeyboardInterrupt:
             error_line("interrupted")
@@ -212,7 +242,7 @@ Example: backprop-tutor check dE/dw5 0.082167041
 """
 
 
-@app.command(cls=TutorCommand, help=CHECK_HELP, context_settings={"ignore_unknown_options": True})
+@app.command(cls=ArgumentsFirst, help=CHECK_HELP)
 @handled
 def check(
     ctx: typer.Context,
@@ -225,19 +255,23 @@ def check(
     seed: SeedOption = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object for a grader.")] = False,
 ) -> None:
-    from backprop_tutor.checking import Session
+    from backprop_tutor.checking import CheckResult, Session
 
     session = Session(_lesson(lesson, random, seed, need_seed=True))
     store = _store(session.lesson)
     state = _load_progress(store, session.trace)
-    result = session.check(name, value, state)
-    _remember_check(store, state, result)
+    result = session.check_any(name, value, state)
+    if isinstance(result, CheckResult):  # a formula's verdict is not remembered as a value
+        _remember_check(store, state, result)
     if json_out:
         print(json_text(result.as_dict()))
     else:
-        from backprop_tutor.render import check_result
+        from backprop_tutor.render import check_result, formula_result
 
-        check_result(_out(ctx), result)
+        if isinstance(result, CheckResult):
+            check_result(_out(ctx), result)
+        else:
+            formula_result(_out(ctx), result)
     raise typer.Exit(result.exit_code)
 
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from backprop_tutor.checking import CheckResult
+    from backprop_tutor.formulas import FormulaResult
     from backprop_tutor.lesson import Lesson
 
 _ASCII = str.maketrans({"∂": "d", "δ": "delta", "⁺": "+", "·": "*", "−": "-", "½": "1/2", "²": "^2",
@@ -179,6 +180,35 @@ def check_result(out: Out, r: CheckResult) -> None:
     elif r.factors and r.verdict == answers.WRONG:
         names = ", ".join(r.factors)
         out.paragraph(f"Check the parts it is made of, one at a time: {names}.")
+
+
+def formula_result(out: Out, r: FormulaResult) -> None:
+    """A typed formula's verdict: what was read (in 2-D), how it was judged, what is wrong with it."""
+    from backprop_tutor.formulas import LEVEL, RIGHT
+
+    q = r.quantity
+    if r.verdict == RIGHT:
+        out.say(f"✓ right formula for {q.symbol}: {r.how_text}.", "bold green")
+    elif r.verdict == LEVEL:
+        out.say(f"? right formula at the wrong level: {r.level_text}.", "bold yellow")
+    else:
+        out.say(f"✗ not the formula of {q.symbol}.", "bold red")
+    out.say("  What I read:", "dim")
+    for line in r.drawing(out.unicode, max(out.width - 4, 30)).split("\n"):
+        out.say(f"    {line}")
+    out.say(f"  {q.symbol}: {q.meaning}", "dim")
+    if r.verdict != RIGHT:
+        for f in r.findings:
+            out.paragraph(f.text, "  → ", "    ", "yellow")
+        missing = r.missing_drawing(out.unicode)
+        if missing is not None and r.diagnosis.missing is not None:
+            out.say(f"  missing {r.diagnosis.missing[0]}:", "yellow")
+            for line in missing.split("\n"):
+                out.say(f"    {line}", "yellow")
+        if not r.findings and r.verdict != LEVEL:
+            from backprop_tutor.catalogue import describe_formula
+
+            out.paragraph(f"Write it from its definition: {q.symbol} = {describe_formula(q)}.")
 
 
 def lessons_table(console: Console, lessons: list[tuple[Lesson, str]]) -> None:

@@ -939,3 +939,93 @@ def verify(net: Network, trace: dict[str, float]) -> list[Gradient]:
         g = sp.diff(error, symbol(p)).xreplace(values).evalf(30)
         rows.append(Gradient(p, trace[f"dE_total/d{p}"], g))
     return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Formulas the learner typed (read by ``backprop_tutor.formula``, never by SymPy's parser)
+
+
+def _formula(node, name: Callable[[str], Expr], shown: bool) -> Expr:
+    """A formula tree as SymPy objects, built node by node: as typed (``shown``), or as algebra."""
+    def go(n) -> Expr:
+        return _formula(n, name, shown)
+
+    kind, args = node.kind, node.args
+    if kind == "num":
+        if shown:
+            return HALF if node.text == "½" else Num(node.text, bare=True)
+        return sp.Rational(node.number.numerator, node.number.denominator)
+    if kind == "name":
+        return name(node.name)
+    if kind == "e":
+        return sp.E
+    if kind == "neg":
+        return sp.Mul(-1, go(args[0]), evaluate=False) if shown else -go(args[0])
+    if kind == "call":
+        x = go(args[0])
+        if node.name == "sigma":
+            return sigma(x) if shown else 1 / (1 + sp.exp(-x))
+        if node.name == "relu":
+            return sp.Function("max")(sp.Integer(0), x) if shown else relu(x)
+        made = {"exp": sp.exp, "ln": sp.log, "tanh": sp.tanh, "step": step}[node.name]
+        return made(x, evaluate=False) if shown and made is not step else made(x)
+    a, b = go(args[0]), go(args[1])
+    if kind == "pow" and args[0].kind == "e":
+        return sp.exp(b, evaluate=not shown)
+    if kind == "add":
+        return sp.Add(a, b, evaluate=not shown)
+    if kind == "sub":
+        return _minus(a, b) if shown else a - b
+    if kind == "mul":
+        return sp.Mul(a, b, evaluate=not shown)
+    if kind == "div":
+        return sp.Mul(a, sp.Pow(b, -1, evaluate=False), evaluate=False) if shown else a / b
+    return sp.Pow(a, b, evaluate=not shown)
+
+
+def formula_shown(node) -> Expr:
+    """The formula as it was typed, in the post's symbols: what the learner sees echoed back."""
+    return _formula(node, symbol, shown=True)
+
+
+def formula_drawing(qid: str, node, unicode: bool = True, width: int = 80) -> str:
+    """``quantity = formula`` in 2-D (or one line where 2-D does not fit the width)."""
+    parts = (symbol(qid), formula_shown(node))
+    return equation_text(parts, unicode, width) or equation_line(parts, unicode)
+
+
+def formula_texts(qid: str, node) -> tuple[str, str]:
+    """The formula as read, in one line and in LaTeX."""
+    expr = formula_shown(node)
+    tex = LatexPrinter({"order": "none", "mul_symbol": "dot"}).doprint(expr)
+    return _plain(expr), tex
+
+
+def symbol_drawing(qid: str, unicode: bool = True) -> str:
+    """A quantity's symbol drawn in 2-D (∂out_o1 over ∂net_o1)."""
+    return equation_text((symbol(qid),), unicode, 200) or _plain(symbol(qid))
+
+
+def algebra_agrees(node, qid: str, definition: Callable[[str], object | None], order: dict[str, int],
+                   max_ops: int = 300, rounds: int = 40) -> bool:
+    """Does SymPy show the formula equal to the quantity? Names are replaced by their definitions, the
+    latest in the lesson's order first, until the difference expands (or cancels) to 0; False when it
+    does not within the budget (the expression grows past ``max_ops`` operations)."""
+    def plain(q: str) -> Expr:
+        return sp.Symbol(q, real=True)
+
+    diff = _formula(node, plain, shown=False) - plain(qid)
+    for _ in range(rounds):
+        expanded = sp.expand(diff)
+        if expanded == 0:
+            return True
+        if sp.count_ops(expanded) <= 80 and sp.cancel(sp.together(expanded)) == 0:
+            return True
+        names = [s.name for s in diff.free_symbols if s.name in order and definition(s.name) is not None]
+        if not names:
+            return False
+        latest = max(names, key=order.__getitem__)
+        diff = diff.xreplace({plain(latest): _formula(definition(latest), plain, shown=False)})
+        if sp.count_ops(diff) > max_ops:
+            return False
+    return False
