@@ -77,6 +77,11 @@ class Node:
     text: str = ""  # the number or name as typed
     pos: int = 0
 
+    @property
+    def key(self) -> tuple[object, ...]:
+        """The formula's structure, however it was spelled (for caching a verdict)."""
+        return (self.kind, self.name, self.number, *(a.key for a in self.args))
+
     def names(self) -> set[str]:
         out = {self.name} if self.kind == "name" else set()
         for a in self.args:
@@ -349,6 +354,8 @@ def _checked(text: str, node: Node) -> Node:
     """Refuse a part whose number is too large, or whose power would multiply out too far."""
     if node.kind == "name":
         return node
+    if node.kind == "div" and constant(node.args[1]) == 0:
+        raise FormulaError(text, node.pos, "this divides by 0")
     if node.kind == "pow":
         base, exponent = node.args
         c = constant(exponent)
@@ -397,7 +404,7 @@ def looks_like_formula(text: str, lookup: Callable[[str], str | None]) -> bool:
     return False
 
 
-_WORD = re.compile(r"[A-Za-z_δΔη∂σ][A-Za-z0-9_@⁺']*(?:\s*/\s*[∂d][A-Za-z0-9_@]*)?")
+_WORD = re.compile(r"(?<![0-9.])[A-Za-z_δΔη∂σ][A-Za-z0-9_@⁺']*(?:\s*/\s*[∂d][A-Za-z0-9_@]*)?")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -152,14 +152,22 @@ class Judge:
         agrees = all(close(v, t[qid]) for v, (_, t) in zip(typed, self.points))
         if not agrees:
             return FormulaResult(self, quantity, text, tree, WRONG, "numeric", self.diagnose(qid, tree, typed))
-        from backprop_tutor import symbolic
-
-        shown = symbolic.algebra_agrees(tree, qid, self.definition, self.order)
+        shown = self.algebra(qid, tree)
         cat = self.session.catalogue
         computed = [d for d in quantity.deps if not cat[d].given]
         level = bool(computed) and all(cat[n].given for n in tree.names())
         return FormulaResult(self, quantity, text, tree, LEVEL if level else RIGHT,
                              "symbolic" if shown else "numeric")
+
+    def algebra(self, qid: str, tree: Node) -> bool:
+        """SymPy's verdict (once per formula, however it was spelled)."""
+        from backprop_tutor import symbolic
+
+        cache: dict[tuple[object, ...], bool] = self.__dict__.setdefault("_algebra", {})
+        key = (qid, tree.key)
+        if key not in cache:
+            cache[key] = symbolic.algebra_agrees(tree, qid, self.definition, self.order)
+        return cache[key]
 
     def diagnose(self, qid: str, tree: Node, typed: list[float]) -> Diagnosis:
         """What the wrong formula is: a mistake rule's formula, another quantity's, a factor or a term
