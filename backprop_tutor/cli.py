@@ -590,6 +590,8 @@ def start(
     step: Annotated[str | None, typer.Option("--step", metavar="NAME", autocompletion=_complete_name,
                                              help="Jump to a step, e.g. --step dE/dw1.")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="With --restart: do not ask for confirmation.")] = False,
+    formulas: Annotated[bool, typer.Option("--formulas", help="At the first step of each kind, write the "
+                                           "formula first, then compute its value.")] = False,
 ) -> None:
     """The interactive lesson: compute backpropagation by hand, one step at a time.
 
@@ -623,8 +625,10 @@ def start(
     resume = "backprop-tutor start" + (f" --lesson {lesson}" if lesson else "")
     if chosen.seed is not None:
         resume += f" --random --seed {chosen.seed}"
+    if formulas:
+        resume += " --formulas"
     screen = Screen(_console(ctx), _out(ctx), resume)
-    walk = Walk(session, store, state, screen, _input)
+    walk = Walk(session, store, state, screen, _input, formulas=formulas)
     try:
         walk.run(step)
     except (KeyboardInterrupt, EOFError) as e:

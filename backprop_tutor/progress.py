@@ -54,6 +54,9 @@ class Record:
     skill: str = ""
     mistakes: list[str] = field(default_factory=list)
     explained: bool = False  # the derivation was shown before the step was answered
+    formula: str = ""  # `start --formulas`: "right" or "skipped" when the formula was asked first, else ""
+    formula_attempts: int = 0  # wrong formulas typed before the right one
+    formula_hints: int = 0
 
     @property
     def first_try(self) -> bool:

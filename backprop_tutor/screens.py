@@ -136,6 +136,66 @@ class Screen:
     def feedback(self, walk: Walk, step: Step, result) -> None:
         check_result(self.out, result)
 
+    # the formula stage (start --formulas) ----------------------------------------------------
+
+    def formula_step(self, walk: Walk, step: Step) -> None:
+        """The step's heading, without its equation: that is what the learner writes first."""
+        q = walk.session.catalogue[step.qid]
+        self.console.print()
+        self.console.rule(style="dim", characters="─" if self.unicode else "-")
+        self.say(self.where(walk, step), "dim")
+        self.say(f"Compute {q.symbol}: {q.meaning}", "bold")
+        override = walk.session.lesson.step_texts.get(step.qid)
+        if override:
+            self.text(override)
+
+    def formula_intro(self, walk: Walk, step: Step) -> None:
+        self.text("First write the formula, in the names of the quantities (out_o1, delta_o1, dE/dw5, w5, "
+                  "eta …), with + - * / ^ ( ) and σ, exp, ln, tanh, max(0, …); then compute its value.", "dim")
+
+    def formula_prompt(self, walk: Walk, step: Step) -> str:
+        symbol = walk.session.catalogue[step.qid].symbol
+        return f"formula: {symbol if self.unicode else to_ascii(symbol)} = "
+
+    def formula_error(self, e: Exception) -> None:
+        self.error(str(e))
+        for line in getattr(e, "detail", ()):
+            self.out.say(line)
+
+    def formula_feedback(self, walk: Walk, step: Step, result) -> None:
+        from backprop_tutor.render import formula_result
+
+        formula_result(self.out, result)
+
+    def formula_hint(self, walk: Walk, step: Step, level: int) -> None:
+        q = walk.session.catalogue[step.qid]
+        self.say(f"Hint {level} of 3 (the formula)", "bold yellow")
+        parts = ", ".join(catalogue.symbol(d) for d in dict.fromkeys(q.deps))
+        if level == 1:
+            derived = self.derivation(walk, step.qid)
+            note = derived.blocks[0].note.rstrip(":.") + "." if derived.blocks and derived.blocks[0].note else ""
+            self.text(f"{q.symbol} is built from {parts}. {note}")
+        elif level == 2:
+            from backprop_tutor import symbolic
+
+            self.equations(symbolic.statement(self.derivation(walk, step.qid)))
+        else:
+            self.text(f"{q.symbol} = {catalogue.describe_formula(q)}")
+
+    def formula_skipped(self, walk: Walk, step: Step) -> None:
+        q = walk.session.catalogue[step.qid]
+        self.say(f"Skipped. {q.symbol} = {catalogue.describe_formula(q)}", "yellow")
+
+    def now_the_number(self, walk: Walk, step: Step) -> None:
+        q = walk.session.catalogue[step.qid]
+        self.say(f"Now compute the value of {q.symbol}.", "bold")
+        known = walk.known()
+        needs = list(dict.fromkeys(q.deps))
+        if needs:
+            parts = [f"{catalogue.symbol(d)} = {self.value(known[d]) if d in known else '? (not done yet)'}"
+                     for d in needs]
+            self.text("You have: " + ", ".join(parts), "dim")
+
     def shown(self, walk: Walk, step: Step) -> None:
         q = walk.session.catalogue[step.qid]
         if "@" in q.id and not q.id.startswith(("dE_total/d", "E_total@")):

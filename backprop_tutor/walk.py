@@ -64,6 +64,33 @@ def steps(catalogue: dict) -> list[Step]:
     return out
 
 
+FORMULA_KINDS = (  # `start --formulas`: the first step of each kind asks for the formula first
+    (r"net_\w+", "net input"), (r"out_\w+", "activation"), (r"E_o\d+", "error"), (r"E_total", "total error"),
+    (r"dE_total/dout_o\d+", "error slope"), (r"dout_(\w+)/dnet_\1", "activation slope"), (r"delta_\w+", "δ"),
+    (r"dnet_\w+/dout_\w+", "path weight"), (r"dE_(?!total/)(?:via_)?\w+/dout_\w+", "path"),
+    (r"dE_total/dout_\w+", "sum over paths"), (r"dnet_\w+/d\w+", "what a weight multiplies"),
+    (r"dE_total/d\w+", "chain-rule product"), (r"\w+\+", "update"),
+)
+
+
+def formula_steps(asked: list[Step]) -> set[str]:
+    """The first step of each kind (a chain-rule product or δ once per layer), before the update."""
+    seen: set[tuple[str, str]] = set()
+    out: set[str] = set()
+    for s in asked:
+        if s.section == "after" or "@" in s.qid:
+            continue
+        kind = next((k for pattern, k in FORMULA_KINDS if re.fullmatch(pattern, s.qid)), None)
+        if kind is None:
+            continue
+        where = s.section if kind in ("chain-rule product", "δ", "activation slope", "what a weight multiplies") \
+            else ""
+        if (kind, where) not in seen:
+            seen.add((kind, where))
+            out.add(s.qid)
+    return out
+
+
 class Stop(Exception):
     """The learner asked to stop (quit)."""
 
@@ -82,7 +109,8 @@ def looks_like_a_word(text: str) -> bool:
 
 
 class Walk:
-    def __init__(self, session: Session, store: Store, state: Progress, screen, read: Callable[[str], str]):
+    def __init__(self, session: Session, store: Store, state: Progress, screen, read: Callable[[str], str],
+                 formulas: bool = False):
         self.session, self.store, self.state, self.screen, self.read = session, store, state, screen, read
         self.steps = steps(session.catalogue)
         self.index = {s.qid: n for n, s in enumerate(self.steps)}
@@ -90,6 +118,7 @@ class Walk:
         self.save_warned = False
         self.save_problem: str | None = None  # why the last save failed
         self.advice: list[Finding] = []  # the diagnosis of the last wrong answer, for the next hint
+        self.formula_steps = formula_steps(self.asked) if formulas else set()
 
     # state ------------------------------------------------------------------------------------
 
@@ -203,8 +232,11 @@ class Walk:
         if old is not None and old.status not in (progress.CHECKED, progress.SHOWN):
             return  # answering a step again (after `back`) does not rewrite how it went the first time
         seen = [m for m, where in self.state.mistakes if where == step.qid]
+        stage = self.state.pending.get(step.qid, {})  # the formula asked first (start --formulas)
+        formula = {1: "right", 2: "skipped"}.get(stage.get("formula", 0), "")
         self.state.records[step.qid] = Record(status, self.session.trace[step.qid], attempts, hints, typed, q.skill,
-                                              seen, explained)
+                                              seen, explained, formula, stage.get("formula_attempts", 0),
+                                              stage.get("formula_hints", 0))
         self.state.pending.pop(step.qid, None)
         self.save()
 
@@ -215,7 +247,13 @@ class Walk:
         pending.setdefault("hints", 0)
         attempted_since_hint = True
         self.advice = []
-        self.screen.step(self, step)
+        if qid in self.formula_steps and not pending.get("formula"):
+            outcome = self.ask_formula(step, pending)  # the first stage: the formula, then the number
+            if outcome != "next":
+                return outcome
+            self.screen.now_the_number(self, step)
+        else:
+            self.screen.step(self, step)
         while True:
             line = self.read(self.screen.prompt(self, step))
             text = line.strip()
@@ -289,6 +327,67 @@ class Walk:
         """A yes at a confirmation: y, yes, or the command itself typed again (hint, h …)."""
         answer = self.read(prompt).strip().lower()
         return answer in YES or command_of(answer) == command
+
+    def ask_formula(self, step: Step, pending: dict[str, int]) -> str:
+        """The formula stage of a step: "next" once it is right (or skipped), "back" to go back."""
+        from backprop_tutor.errors import TutorError
+
+        self.screen.formula_step(self, step)
+        self.screen.formula_intro(self, step)
+        while True:
+            text = self.read(self.screen.formula_prompt(self, step)).strip()
+            if not text:
+                self.screen.say("Type the formula, or `help` for the commands.", "dim")
+                continue
+            command = command_of(text)
+            if command is None:
+                try:
+                    result = self.session.check_formula(step.qid, text)
+                except TutorError as e:
+                    self.screen.formula_error(e)
+                    continue
+                self.screen.formula_feedback(self, step, result)
+                if result.accepted:
+                    pending["formula"] = 1
+                    self.save()
+                    return "next"
+                if result.verdict != "right-level":
+                    pending["formula_attempts"] = pending.get("formula_attempts", 0) + 1
+                    for m in result.counted:  # a formula's mistakes count toward patterns, like a value's
+                        if (m, step.qid) not in self.state.mistakes:
+                            self.state.mistakes.append((m, step.qid))
+                self.save()
+            elif command == "hint":
+                level = pending.get("formula_hints", 0)
+                if level >= HINT_LEVELS:
+                    self.screen.say("That was the last hint: `skip` shows the formula.", "dim")
+                    continue
+                pending["formula_hints"] = level + 1
+                self.save()
+                self.screen.formula_hint(self, step, level + 1)
+            elif command == "skip":
+                pending["formula"] = 2
+                self.save()
+                self.screen.formula_skipped(self, step)
+                return "next"
+            elif command == "explain":
+                if not self.state.done(step.qid) and not pending.get("explained"):
+                    if not self.confirm(self.screen.explain_prompt(self, step), "explain"):
+                        self.screen.say("Not shown.", "dim")
+                        continue
+                    pending["explained"] = 1  # the step no longer counts as right at the first try
+                    self.save()
+                self.screen.explain(self, step)
+            elif command == "table":
+                self.screen.table(self)
+            elif command == "diagram":
+                self.screen.diagram(self)
+            elif command == "back":
+                return "back"
+            elif command == "quit":
+                raise Stop
+            else:
+                self.screen.help()
 
     # reports ----------------------------------------------------------------------------------
 
