@@ -221,7 +221,8 @@ CHECK_HELP = """Check one value you computed by hand.
 NAME is any quantity of the lesson: out_h1, E_total, dE/dw5, delta_o1, dE_o2/dout_h1, w5 (the
 updated weight w5+), E_total+ (the error after the update) … `backprop-tutor quantities` lists them.
 
-VALUE is read as you type it: 0.3589, .3589, 0,3589, 3.589e-1, -0.0226.
+VALUE is read as you type it: 0.3589, .3589, 0,3589, 3.589e-1, -0.0226. It may also be a formula in
+the quantities' names, quoted: "delta_o1*out_h1", "-(target_o1 - out_o1)*out_h1" (see the README).
 
 How a value is judged, by the digits you typed:
 
