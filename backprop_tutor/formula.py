@@ -33,8 +33,8 @@ from backprop_tutor.errors import TutorError
 MAX_LENGTH = 300
 MAX_DEPTH = 24  # brackets, signs and powers inside one another
 MAX_NODES = 200
-MAX_EXPONENT = 16  # a number as the power of something that is not a number
-MAX_DEGREE = 32  # how far powers multiply out (keeps SymPy's expansion small)
+MAX_EXPONENT = 8  # a number as the power of something that is not a number
+MAX_DEGREE = 16  # how far powers multiply out (keeps SymPy's expansion small)
 MAX_MAGNITUDE = 1e300
 
 FUNCTIONS = {"σ": "sigma", "sigma": "sigma", "logistic": "sigma", "exp": "exp", "ln": "ln", "log": "ln",
@@ -348,6 +348,23 @@ def degree(node: Node) -> int:
     if node.kind in ("mul", "div"):
         return sum(degree(a) for a in node.args)
     return max((degree(a) for a in node.args), default=0)
+
+
+def terms(node: Node, cap: int = 10**9) -> int:
+    """About how many terms the formula has once multiplied out (what SymPy's expansion would cost)."""
+    kind, args = node.kind, node.args
+    if kind in ("num", "e", "name"):
+        return 1
+    if kind in ("neg", "call"):
+        return terms(args[0], cap)
+    a, b = terms(args[0], cap), terms(args[1], cap)
+    if kind in ("add", "sub"):
+        return min(a + b, cap)
+    if kind == "pow":
+        c = constant(args[1])
+        if c is not None and math.isfinite(c) and c == round(c):
+            return min(math.comb(a + abs(round(c)) - 1, abs(round(c))) if a > 1 else 1, cap)
+    return min(a * b, cap)
 
 
 def _checked(text: str, node: Node) -> Node:

@@ -32,6 +32,7 @@ RIGHT, LEVEL, WRONG = "right", "right-level", "wrong"
 EXIT_CODES = {RIGHT: 0, LEVEL: 3, WRONG: 1}
 POINTS = 4  # random points besides the lesson's own values
 SEED = 16
+MAX_TERMS = 400  # SymPy tries a formula that multiplies out into at most this many terms
 
 
 def close(a: float, b: float) -> bool:
@@ -165,8 +166,9 @@ class Judge:
 
         cache: dict[tuple[object, ...], bool] = self.__dict__.setdefault("_algebra", {})
         key = (qid, tree.key)
-        if key not in cache:
-            cache[key] = symbolic.algebra_agrees(tree, qid, self.definition, self.order)
+        if key not in cache:  # a formula that would multiply out into too many terms is left to the numbers
+            cache[key] = formula.terms(tree) <= MAX_TERMS and symbolic.algebra_agrees(tree, qid, self.definition,
+                                                                                      self.order)
         return cache[key]
 
     def diagnose(self, qid: str, tree: Node, typed: list[float]) -> Diagnosis:

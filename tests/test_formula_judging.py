@@ -231,3 +231,12 @@ def test_circular_formulas_are_refused():
         with pytest.raises(Exception) as e:
             s.check_formula(qid, text)
         assert why in str(e.value) and e.value.exit_code == 2
+
+
+def test_a_right_formula_too_big_to_multiply_out_is_left_to_the_numbers():
+    s = SESSIONS["post"]
+    big = "(out_h1+out_h2+i1+i2+w1+w2+w3+w4)^8"
+    r = s.check_formula("dE/dw5", f"{big}*(1+w5)^2 - {big}*(1+2*w5+w5^2) + delta_o1*out_h1")
+    assert r.verdict == RIGHT and r.how == "numeric"
+    small = s.check_formula("dE/dw5", "(out_h1+w5)^2 - out_h1^2 - 2*out_h1*w5 - w5^2 + delta_o1*out_h1")
+    assert small.verdict == RIGHT and small.how == "symbolic"
