@@ -152,10 +152,11 @@ MISTAKEN = [
     ("post", "w5", "dE/dw5", "gradient-typed"),
     ("post", "w5", "eta*dE/dw5", "step-typed"),
     ("post", "w5", "w5 + eta*dE/dw5", "gradient-added"),
+    ("post", "net_o1⁺", "w5⁺*out_h1 + w6⁺*out_h2 + b2", "old-outputs"),
+    ("post", "net_o1⁺", "w5*out_h1⁺ + w6*out_h2⁺ + b2", "not-updated"),
 ]
 NOT_AS_FORMULAS = {  # named for values only, and why a formula cannot show them
     "factor-replaced": "no rule of mistakes.py produces it (the id is declared, never found)",
-    "not-updated": "w5 typed for w5⁺ is the given weight: a formula of givens only, judged wrong without a name",
 }
 
 
