@@ -202,6 +202,7 @@ class Judge:
             if all(close(t - v, t2[dep]) for v, t, (_, t2) in zip(typed, truth, self.points)):
                 missing = ("term", dep)
                 break
+        replaced = None if missing or (findings and findings[0].kind != "mistake") else self.replaced(qid, tree)
         others = [o for o, item in cat.items() if o != qid and not item.given and
                   all(close(v, t[o]) for v, (_, t) in zip(typed, self.points))]
         if others and not findings:
@@ -212,7 +213,17 @@ class Judge:
             findings.append(Finding("mistake", "factor-left-out" if missing[0] == "factor" else "term-left-out",
                                     f"You left out {catalogue.symbol(missing[1])}: "
                                     f"{q.symbol} = {catalogue.describe_formula(q)}."))
-        return Diagnosis(findings, missing)
+        return Diagnosis(findings, missing, replaced)
+
+    def replaced(self, qid: str, tree: Node) -> tuple[str, str] | None:
+        """A name of the formula that, put in place of by another quantity, makes it right: (typed, meant)."""
+        cat = self.session.catalogue
+        allowed = [m for m in cat if m != qid and m not in self.descendants[qid]]
+        for n in sorted(tree.names(), key=self.order.__getitem__):
+            for m in allowed:
+                if m != n and all(close(formula.value(tree, {**t, n: t[m]}), t[qid]) for _, t in self.points):
+                    return n, m
+        return None
 
 
 def _name_nodes(node: Node) -> list[Node]:
@@ -226,6 +237,7 @@ def _name_nodes(node: Node) -> list[Node]:
 class Diagnosis:
     findings: list[Finding] = field(default_factory=list)
     missing: tuple[str, str] | None = None  # ("factor" or "term", the quantity left out)
+    replaced: tuple[str, str] | None = None  # (a name typed, the quantity that belongs in its place)
 
 
 @dataclass
@@ -279,6 +291,14 @@ class FormulaResult:
 
         return symbolic.formula_drawing(self.quantity.id, self.tree, unicode, width)
 
+    def replaced_drawing(self, unicode: bool = True) -> str | None:
+        """``typed → meant``, both drawn in 2-D."""
+        if self.diagnosis.replaced is None:
+            return None
+        from backprop_tutor import symbolic
+
+        return symbolic.swap_drawing(*self.diagnosis.replaced, unicode=unicode)
+
     def missing_drawing(self, unicode: bool = True) -> str | None:
         if self.diagnosis.missing is None:
             return None
@@ -310,6 +330,8 @@ class FormulaResult:
             out["diagnosis"] = [f.as_dict() for f in self.findings]
             if self.diagnosis.missing:
                 out["missing"] = {"what": self.diagnosis.missing[0], "quantity": self.diagnosis.missing[1]}
+            if self.diagnosis.replaced:
+                out["replaced"] = {"typed": self.diagnosis.replaced[0], "meant": self.diagnosis.replaced[1]}
         return out
 
 

@@ -205,6 +205,11 @@ def formula_result(out: Out, r: FormulaResult) -> None:
             out.say(f"  missing {r.diagnosis.missing[0]}:", "yellow")
             for line in missing.split("\n"):
                 out.say(f"    {line}", "yellow")
+        swap = r.replaced_drawing(out.unicode)
+        if swap is not None:
+            out.say("  in place of what belongs there:", "yellow")
+            for line in swap.split("\n"):
+                out.say(f"    {line}", "yellow")
         if not r.findings and r.verdict != LEVEL:
             from backprop_tutor.catalogue import describe_formula
 

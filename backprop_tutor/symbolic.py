@@ -1037,3 +1037,16 @@ def algebra_agrees(node, qid: str, definition: Callable[[str], object | None], o
             return cancels(expanded)
         diff = replaced
     return False
+
+
+def swap_drawing(typed: str, meant: str, unicode: bool = True) -> str:
+    """One quantity where another belongs, drawn side by side: ``w₆ → w₇`` (2-D for derivatives)."""
+    arrow = "→" if unicode else "->"
+    printer = _Pretty(unicode)
+    before = pretty_use_unicode(unicode)
+    try:
+        left, right = printer._print(symbol(typed)), printer._print(symbol(meant))
+    finally:
+        pretty_use_unicode(before)
+    joined = prettyForm(*stringPict.next(left, f" {arrow} ", right))
+    return "\n".join(line.rstrip() for line in joined.render(wrap_line=False).split("\n"))

@@ -241,3 +241,16 @@ def test_a_right_formula_too_big_to_multiply_out_is_left_to_the_numbers():
     assert r.verdict == RIGHT and r.how == "numeric"
     small = s.check_formula("dE/dw5", "(out_h1+w5)^2 - out_h1^2 - 2*out_h1*w5 - w5^2 + delta_o1*out_h1")
     assert small.verdict == RIGHT and small.how == "symbolic"
+
+
+def test_a_name_in_place_of_another_is_named_and_drawn(cli):
+    s = SESSIONS["post"]
+    for qid, text, swap in [("dE/dw1", "(delta_o1*w5 + delta_o2*w6)*out_h1*(1 - out_h1)*i1", ("w6", "w7")),
+                            ("dE/dw5", "delta_o1*out_h2", ("out_h2", "out_h1")),
+                            ("E_o2", "½(target_o1 - out_o2)²", ("target_o1", "target_o2")),
+                            ("delta_o1", "dE/dout_o1*dout_o2/dnet_o2", ("dout_o2/dnet_o2", "dout_o1/dnet_o1"))]:
+        assert s.check_formula(qid, text).diagnosis.replaced == swap, (qid, text)
+    result = cli("check", "dE/dw5", "delta_o1*out_h2")
+    assert "in place of what belongs there:" in result.stdout and "outₕ₂ → outₕ₁" in result.stdout
+    data = json.loads(cli("check", "dE/dw5", "delta_o1*out_h2", "--json").stdout)
+    assert data["replaced"] == {"typed": "out_h2", "meant": "out_h1"}
