@@ -64,9 +64,10 @@ def test_a_formulas_walk_in_a_terminal(tmp_path):
 
 
 def test_a_formula_that_cannot_be_read_and_skip_in_the_walk(cli):
-    answers = ["w1*i1 + (w2*i2", "skip", "0.3775", "q"]
+    answers = ["w1*i1 + (w2*i2", "w1*[bold]i1[/bold]", "skip", "0.3775", "q"]
     out = cli("start", "--formulas", input="\n".join(answers) + "\n").output
     assert "cannot read the formula: this ( is never closed" in out
+    assert "  w1*[bold]i1[/bold]\n" in out and "use round brackets" in out  # printed as typed, never as markup
     assert "Skipped. net_h1 = w1·i1 + w2·i2 + b1·1" in out and "right: net_h1 = 0.3775" in out
     assert "Traceback" not in out
 
