@@ -363,7 +363,6 @@ MISTAKES: tuple[Mistake, ...] = (
             network=other_batch),
     # recognised on the step itself, from the values it is made of (Diagnoser.on_step)
     step_mistake("factor-left-out", "Write the chain rule out factor by factor before multiplying."),
-    step_mistake("factor-replaced", "Name each factor of the chain rule before putting its value in."),
     step_mistake("factor-twice", "Each factor of the chain rule appears once."),
     step_mistake("term-left-out", "A sum has one term for every path, output or input: count them."),
     step_mistake("averaged-terms", "Add the terms: nothing here is divided by their number.",

@@ -155,9 +155,7 @@ MISTAKEN = [
     ("post", "net_o1⁺", "w5⁺*out_h1 + w6⁺*out_h2 + b2", "old-outputs"),
     ("post", "net_o1⁺", "w5*out_h1⁺ + w6*out_h2⁺ + b2", "not-updated"),
 ]
-NOT_AS_FORMULAS = {  # named for values only, and why a formula cannot show them
-    "factor-replaced": "no rule of mistakes.py produces it (the id is declared, never found)",
-}
+NOT_AS_FORMULAS: dict[str, str] = {}  # named for values only, and why a formula cannot show them
 
 
 def test_every_mistake_rule_is_tried():
