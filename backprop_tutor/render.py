@@ -333,7 +333,7 @@ def verification(console: Console, lesson: Lesson, rows: list, tolerance: float)
     from rich.table import Table
 
     table = Table(title=_text(console, f"∂E_total/∂p for lesson {lesson.name}: the engine and SymPy, "
-                                      "which differentiates the whole E_total at 30 digits"), title_justify="left")
+                                       "its chain rule at 40 digits, independent of the engine"), title_justify="left")
     for column in ("parameter", "engine", "SymPy", "difference"):
         table.add_column(column, justify="left" if column == "parameter" else "right", no_wrap=True)
     for r in rows:
