@@ -330,11 +330,12 @@ def explain(
 ) -> None:
     """Show how a quantity is computed: definition, chain rule, each factor, the numbers, the value.
 
-    The equations are built and differentiated by SymPy from the network's definitions.
+    The equations are built and differentiated by SymPy from the network's definitions (for a
+    bundled lesson, drawn once and kept in the user's cache directory).
 
     Example: backprop-tutor explain dE/dw1
     """
-    from backprop_tutor import symbolic
+    from backprop_tutor import derivations
     from backprop_tutor.checking import Session
     from backprop_tutor.errors import GivenQuantity
 
@@ -343,9 +344,9 @@ def explain(
         qid = session.resolver.resolve(name).id
     except GivenQuantity as e:
         qid = e.qid
-    derivation = symbolic.derive(session.lesson.network, session.trace, session.catalogue, qid)
+    derivation = derivations.Derivations(session.lesson, session.trace, session.catalogue).get(qid)
     if latex:
-        print(symbolic.latex(derivation))
+        print(derivations.latex(derivation))
         return
     from backprop_tutor.render import derivation as show
 

@@ -231,11 +231,11 @@ def derivation(console: Console, lesson: Lesson, derived, errata: list) -> None:
     """
     from rich.text import Text
 
-    from backprop_tutor import symbolic
+    from backprop_tutor import derivations
     from backprop_tutor.catalogue import SECTIONS
 
     quantity, value = derived.quantity, derived.value
-    lines = symbolic.lines(derived, unicode=unicode_ok(console), width=console.width)
+    lines = derivations.lines(derived, unicode=unicode_ok(console), width=console.width)
     _say(console, f"{quantity.symbol}: {quantity.meaning}", "bold")
     _say(console, f"{SECTIONS[quantity.section]} · lesson {lesson.name}", "dim")
     print_lines(console, lines)

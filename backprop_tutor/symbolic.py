@@ -895,15 +895,33 @@ class _Pretty(PrettyPrinter):
             del sys.modules["sympy.physics.units"]
 
 
-def equation_text(parts: tuple[Expr, ...], unicode: bool = True, width: int = 80) -> str | None:
-    """The parts of an equation joined by "=" in SymPy's 2-D pretty form, continued on further rows
-    (aligned at "=") where a row would pass the width; None if even one part is too wide."""
+def picture(expr: Expr, unicode: bool = True) -> prettyForm:
+    """One part of an equation in SymPy's 2-D pretty form."""
     printer = _Pretty(unicode)
     before = pretty_use_unicode(unicode)  # symbol names read SymPy's global flag, not the printer's
     try:
-        forms = [printer._print(p) for p in parts]
+        return printer._print(expr)
     finally:
         pretty_use_unicode(before)
+
+
+def plain(expr: Expr) -> str:
+    """One part of an equation in its one-line form."""
+    return _plain(expr)
+
+
+def latex_of(expr: Expr) -> str:
+    return LatexPrinter({"order": "none", "mul_symbol": "dot"}).doprint(expr)
+
+
+def has_numbers(expr: Expr) -> bool:
+    return _has_numbers(expr)
+
+
+def equation_text(parts: tuple[Expr, ...], unicode: bool = True, width: int = 80) -> str | None:
+    """The parts of an equation joined by "=" in SymPy's 2-D pretty form, continued on further rows
+    (aligned at "=") where a row would pass the width; None if even one part is too wide."""
+    forms = [picture(p, unicode) for p in parts]
     indent = prettyForm(" " * forms[0].width())
     rows, row = [], forms[0]
     for k, form in enumerate(forms[1:]):
