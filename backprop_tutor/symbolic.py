@@ -312,6 +312,7 @@ class Model:
         self.net = net
         L = net.layout
         self.definition: dict[str, Expr] = {}  # net_x, out_x, E_o, E_total (and their "+" forms)
+        self._net_slopes: dict[str, dict[sp.Symbol, Expr]] = {}
         self.layer_of: dict[str, int] = {}
         for tag in ("", "+"):
             for l in range(1, L.depth + 1):
@@ -361,7 +362,9 @@ class Model:
 
     def net_slope(self, j: str, wrt: str) -> Expr:
         """∂net_j/∂wrt: SymPy's derivative of the net input (a weight, a bias or an output)."""
-        return sp.diff(math(self.definition[f"net_{j}"]), symbol(wrt))
+        if j not in self._net_slopes:  # every slope of one net input at once (see ``derivatives``)
+            self._net_slopes[j] = derivatives(math(self.definition[f"net_{j}"]))
+        return self._net_slopes[j].get(symbol(wrt), sp.Integer(0))
 
     def total_error(self) -> tuple[Expr, list[str]]:
         """E_total composed as a function of every weight and bias; the parameters' names."""
@@ -1151,6 +1154,9 @@ def _compile(expr: Expr) -> Program:
     if expr.is_Number:
         return ("number", mpmath.mpf(expr.p) / expr.q if expr.is_Rational else mpmath.mpf(str(expr)))
     if isinstance(expr, sp.Add):
+        terms = [a.args if isinstance(a, sp.Mul) else (a, sp.Integer(1)) for a in expr.args]
+        if all(len(t) == 2 and all(isinstance(x, sp.Symbol) or x.is_Number for x in t) for t in terms):
+            return ("dot", tuple(tuple(_compile(x) for x in t) for t in terms))  # Σ w·out + b
         return ("add", tuple(_compile(a) for a in expr.args))
     if isinstance(expr, sp.Mul):
         return ("mul", tuple(_compile(a) for a in expr.args))
@@ -1163,6 +1169,10 @@ def _compile(expr: Expr) -> Program:
     raise ValueError(f"no numeric form for {type(expr).__name__}")
 
 
+def _leaf(program: Program, values: dict):
+    return values[program[1]] if program[0] == "symbol" else program[1]
+
+
 def _evaluate(program: Program, values: dict):
     import mpmath
 
@@ -1171,6 +1181,8 @@ def _evaluate(program: Program, values: dict):
         return values[program[1]]
     if kind == "number":
         return program[1]
+    if kind == "dot":
+        return mpmath.fdot((_leaf(a, values), _leaf(b, values)) for a, b in program[1])
     if kind == "add":
         return mpmath.fsum(_evaluate(p, values) for p in program[1])
     if kind == "mul":
