@@ -121,3 +121,20 @@ def test_representatives_cover_every_kind_and_layer_and_each_derives(monkeypatch
     deriver = symbolic.Deriver(lesson.network, run(lesson.network), catalogue)
     for qid in chosen:
         assert deriver.derivation(qid).blocks
+
+
+def test_verify_shows_its_progress_on_a_terminal(tmp_path):
+    import os
+    import sys
+
+    import pexpect
+    path = write(tmp_path / "t.toml", [4, 4, 4, 4], samples=16, seed=4)
+    child = pexpect.spawn(sys.executable, ["-m", "backprop_tutor", "verify", "--lesson", str(path)],
+                          env={**os.environ, "TERM": "xterm", "NO_COLOR": "1", "BACKPROP_TUTOR_HOME": str(tmp_path)},
+                          dimensions=(30, 100), encoding="utf-8", timeout=60)
+    child.expect(pexpect.EOF)
+    child.close()
+    shown = child.before
+    assert child.exitstatus == 0, shown
+    before_table = shown[:shown.find("gradients agree")]
+    assert "samples" in before_table and "differentiating" in before_table and "━" in before_table
