@@ -1,7 +1,7 @@
 """Time and peak memory of every command on the biggest lessons the format allows.
 
 * `verify` and `lesson-check` on 16-16-16 and on 5×16 (16 inputs, five hidden layers of 16, 16 outputs),
-  one sample. Target: 10 s or less each.
+  one sample, and on 64 samples × 5×16. Target: 10 s or less each.
 * check (a right and a wrong answer), start (to the first prompt, piped), key, explain, what-if,
   quantities, progress and lessons on 64 samples × 5×16. Target: 2 s and 300 MB or less each.
 
@@ -69,6 +69,8 @@ def main() -> None:
         ("lesson-check 16-16-16", ["lesson-check", str(wide)], "", 10, None),
         ("lesson-check 5x16", ["lesson-check", str(deep)], "", 10, None),
     ]
+    cases += [("verify 64x5x16", ["verify", "--lesson", str(big)], "", 10, None),
+              ("lesson-check 64x5x16", ["lesson-check", str(big)], "", 10, None)]
     on = ["--lesson", str(big)]
     for label, command, stdin in [
         ("check right", ["check", "net_h1@1", "0", *on], ""),  # the value does not matter for the time
