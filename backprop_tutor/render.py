@@ -266,11 +266,11 @@ def derivation(console: Console, lesson: Lesson, derived, errata: list) -> None:
     """
     from rich.text import Text
 
-    from backprop_tutor import symbolic
+    from backprop_tutor import derivations
     from backprop_tutor.catalogue import SECTIONS
 
     quantity, value = derived.quantity, derived.value
-    lines = symbolic.lines(derived, unicode=unicode_ok(console), width=console.width)
+    lines = derivations.lines(derived, unicode=unicode_ok(console), width=console.width)
     _say(console, f"{quantity.symbol}: {quantity.meaning}", "bold")
     _say(console, f"{SECTIONS[quantity.section]} · lesson {lesson.name}", "dim")
     print_lines(console, lines)
@@ -368,7 +368,7 @@ def verification(console: Console, lesson: Lesson, rows: list, tolerance: float)
     from rich.table import Table
 
     table = Table(title=_text(console, f"∂E_total/∂p for lesson {lesson.name}: the engine and SymPy, "
-                                      "which differentiates the whole E_total at 30 digits"), title_justify="left")
+                                       "its chain rule at 40 digits, independent of the engine"), title_justify="left")
     for column in ("parameter", "engine", "SymPy", "difference"):
         table.add_column(column, justify="left" if column == "parameter" else "right", no_wrap=True)
     for r in rows:

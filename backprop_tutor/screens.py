@@ -17,7 +17,7 @@ from backprop_tutor.render import Out, _fit, _say, _text, check_result, print_li
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from backprop_tutor.symbolic import Deriver
+    from backprop_tutor.derivations import Derivations
     from backprop_tutor.walk import Step, Walk
 
 BAR = 24
@@ -29,7 +29,7 @@ class Screen:
     def __init__(self, console: Console, out: Out, resume_command: str = "backprop-tutor start"):
         self.console, self.out = console, out
         self.resume_command = resume_command
-        self._deriver: Deriver | None = None
+        self._derivations: Derivations | None = None
         self.unicode = unicode_ok(console)
 
     # helpers ----------------------------------------------------------------------------------
@@ -49,17 +49,18 @@ class Screen:
         self.say(f"✗ {text}", "red")
 
     def derivation(self, walk: Walk, qid: str):
-        if self._deriver is None:
-            from backprop_tutor.symbolic import Deriver
+        """The drawn derivation (from the cache of a bundled lesson, or derived by the symbolic layer)."""
+        if self._derivations is None:
+            from backprop_tutor.derivations import Derivations
 
             s = walk.session
-            self._deriver = Deriver(s.lesson.network, s.trace, s.catalogue)
-        return self._deriver.derivation(qid)
+            self._derivations = Derivations(s.lesson, s.trace, s.catalogue)
+        return self._derivations.get(qid)
 
     def equations(self, derived) -> None:
-        from backprop_tutor import symbolic
+        from backprop_tutor import derivations
 
-        print_lines(self.console, symbolic.lines(derived, unicode=self.unicode, width=self.console.width))
+        print_lines(self.console, derivations.lines(derived, unicode=self.unicode, width=self.console.width))
 
     def where(self, walk: Walk, step: Step) -> str:
         asked = walk.asked
@@ -102,9 +103,9 @@ class Screen:
         override = walk.session.lesson.step_texts.get(step.qid)
         if override:
             self.text(override)
-        from backprop_tutor import symbolic
+        from backprop_tutor import derivations
 
-        self.equations(symbolic.statement(self.derivation(walk, step.qid)))
+        self.equations(derivations.statement(self.derivation(walk, step.qid)))
         known = walk.known()
         needs = [d for d in dict.fromkeys(q.deps)]
         if needs:
@@ -208,7 +209,7 @@ class Screen:
                   "dim")
 
     def hint(self, walk: Walk, step: Step, level: int) -> None:
-        from backprop_tutor import symbolic
+        from backprop_tutor import derivations
 
         q = walk.session.catalogue[step.qid]
         self.say(f"Hint {level} of 3", "bold yellow")
@@ -218,7 +219,7 @@ class Screen:
             deps = ", ".join(catalogue.symbol(d) for d in dict.fromkeys(q.deps))
             self.text(f"{q.symbol} is built from {deps}. {note}")
         elif level == 2:
-            self.equations(symbolic.symbols_only(self.derivation(walk, step.qid)))
+            self.equations(derivations.symbols_only(self.derivation(walk, step.qid)))
         else:
             numbers, missing = self.numbers(walk, q)
             if numbers:

@@ -16,11 +16,13 @@ Nothing here parses text: every expression is built from the lesson's structure.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import sympy as sp
 from sympy import Expr
@@ -32,6 +34,7 @@ from sympy.printing.str import StrPrinter
 
 from backprop_tutor import catalogue
 from backprop_tutor.catalogue import Quantity
+from backprop_tutor.names import Layout
 from backprop_tutor.network import Network, path_name, sample_key
 
 # ---------------------------------------------------------------------------------------------
@@ -196,6 +199,30 @@ def symbol(qid: str) -> Expr:
     return sp.Symbol(qid)
 
 
+def qid_of(expr: Expr) -> str | None:
+    """The catalogue id an expression stands for, the inverse of ``symbol``; None for other expressions."""
+    if isinstance(expr, sp.Symbol):
+        return expr.name
+    if isinstance(expr, Updated):
+        base = qid_of(expr.args[0])
+        return None if base is None else base + "+"
+    if isinstance(expr, Sample):
+        base = qid_of(expr.args[0])
+        return None if base is None else f"{base}@{expr.args[1]}"
+    if isinstance(expr, Partial):
+        top, bottom = expr.args
+        if isinstance(top, sp.Symbol) and isinstance(bottom, sp.Symbol):
+            return f"d{top.name}/d{bottom.name}"
+        return None
+    if isinstance(expr, sp.Mul) and len(expr.args) == 2 and all(isinstance(a, Partial) for a in expr.args):
+        a, b = (qid_of(f) for f in expr.args)  # ∂E_total/∂net_j1 · ∂net_j1/∂out_h1, in either order
+        for first, second in ((a, b), (b, a)):
+            m = re.fullmatch(r"dE_total/dnet_(\w+)", first or "")
+            if m and second and (n := re.fullmatch(rf"dnet_{m[1]}/dout_(\w+)", second)):
+                return f"dE_via_{m[1]}/dout_{n[1]}"
+    return None
+
+
 def _product(*factors: Expr) -> Expr:
     return sp.Mul(*factors, evaluate=False) if len(factors) > 1 else factors[0]
 
@@ -285,6 +312,7 @@ class Model:
         self.net = net
         L = net.layout
         self.definition: dict[str, Expr] = {}  # net_x, out_x, E_o, E_total (and their "+" forms)
+        self._net_slopes: dict[str, dict[sp.Symbol, Expr]] = {}
         self.layer_of: dict[str, int] = {}
         for tag in ("", "+"):
             for l in range(1, L.depth + 1):
@@ -334,7 +362,9 @@ class Model:
 
     def net_slope(self, j: str, wrt: str) -> Expr:
         """∂net_j/∂wrt: SymPy's derivative of the net input (a weight, a bias or an output)."""
-        return sp.diff(math(self.definition[f"net_{j}"]), symbol(wrt))
+        if j not in self._net_slopes:  # every slope of one net input at once (see ``derivatives``)
+            self._net_slopes[j] = derivatives(math(self.definition[f"net_{j}"]))
+        return self._net_slopes[j].get(symbol(wrt), sp.Integer(0))
 
     def total_error(self) -> tuple[Expr, list[str]]:
         """E_total composed as a function of every weight and bias; the parameters' names."""
@@ -385,23 +415,37 @@ class Deriver:
     def __init__(self, net: Network, trace: dict[str, float], catalogue: dict[str, Quantity]):
         self.net, self.trace, self.catalogue = net, trace, catalogue
         self.model = Model(net)
-        self.values: dict[Expr, Num] = {symbol(qid): number(v) for qid, v in trace.items()}
-        for j in (j for layer in net.layout.neurons[1:] for j in layer):
-            if f"delta_{j}" not in trace:  # several samples: each sample's δ is named delta_j@k
-                continue
-            delta = number(trace[f"delta_{j}"])
-            self.values[Partial(sp.Symbol("E_total"), sp.Symbol(f"net_{j}"))] = delta
-            if j in net.layout.neurons[-1]:
-                self.values[Partial(sp.Symbol(f"E_{j}"), sp.Symbol(f"net_{j}"))] = delta
+        self.outputs = set(net.layout.neurons[-1])
         self.factors: list[tuple[str, Expr]] = []
         self.samples: dict[int, Deriver] = {}  # several samples: one deriver per sample, made when asked
 
     # helpers -------------------------------------------------------------------------------
 
+    def value_of(self, expr: Expr) -> Num | None:
+        """The engine's value of a quantity written as an expression (``symbol(qid)``), shown as a
+        number; the error signals also under their names ∂E_total/∂net_j (and ∂E_o/∂net_o)."""
+        qid = qid_of(expr)
+        if qid is None:
+            return None
+        if qid not in self.trace and (m := re.fullmatch(r"dE_(\w+)/dnet_(\w+)", qid)):
+            if m[1] == "total" or (m[1] == m[2] and m[2] in self.outputs):
+                qid = f"delta_{m[2]}"
+        return number(self.trace[qid]) if qid in self.trace else None
+
     def numbers(self, expr: Expr) -> Expr:
-        """The expression with the engine's values put in, nothing computed."""
+        """The expression with the engine's values put in, nothing computed. (Each part is looked up
+        as it is met: a table of every quantity's symbol would cost more than a big lesson's trace.)"""
+        def put(node: Expr) -> Expr:
+            found = self.value_of(node)
+            if found is not None:
+                return found
+            if not node.args or isinstance(node, Num):
+                return node
+            args = tuple(put(a) for a in node.args)
+            return node.func(*args) if args != node.args else node
+
         with sp.evaluate(False):
-            return expr.xreplace(self.values)
+            return put(expr)
 
     def shown(self, expr: Expr) -> Expr:
         """The form for display: ½ as a fraction sign, not SymPy's x/2."""
@@ -766,6 +810,31 @@ def derive(net: Network, trace: dict[str, float], catalogue: dict[str, Quantity]
     return Deriver(net, trace, catalogue).derivation(qid)
 
 
+ALL_DERIVED = 2_000  # quantities: lesson-check derives every one of a lesson up to this size
+
+
+def representatives(net: Network, catalogue: dict[str, Quantity]) -> list[str]:
+    """The quantities whose derivations stand for the lesson's: every one of a small lesson; of a big one,
+    the first and the last of each kind of quantity in each layer (and of sample 1, of any other sample,
+    and of the batch): the derivations of one kind and layer are the same but for the names."""
+    if len(catalogue) <= ALL_DERIVED:
+        return list(catalogue)
+    L = net.layout
+    layer = {w: f"w{l}" for w in L.weight_names() for l in [L.connection(w)[0]]}
+    layer |= {b: f"b{l}" for l, names in enumerate(L.biases) for b in names}
+
+    def kind(qid: str) -> str:
+        text = re.sub(r"([whjkmnob])(\d+)", lambda m: layer.get(m[0], m[1] + "#"), qid)
+        text = re.sub(r"i\d+", "i#", text)
+        return re.sub(r"@(\d+)", lambda m: "@1" if m[1] == "1" else "@k", text)
+
+    groups: dict[str, list[str]] = {}
+    for qid in catalogue:
+        found = groups.setdefault(kind(qid), [qid, qid])
+        found[1] = qid
+    return list(dict.fromkeys(q for first, last in groups.values() for q in (first, last)))
+
+
 def _has_numbers(part: Expr) -> bool:
     return any(n != HALF for n in part.atoms(Num))
 
@@ -829,15 +898,33 @@ class _Pretty(PrettyPrinter):
             del sys.modules["sympy.physics.units"]
 
 
-def equation_text(parts: tuple[Expr, ...], unicode: bool = True, width: int = 80) -> str | None:
-    """The parts of an equation joined by "=" in SymPy's 2-D pretty form, continued on further rows
-    (aligned at "=") where a row would pass the width; None if even one part is too wide."""
+def picture(expr: Expr, unicode: bool = True) -> prettyForm:
+    """One part of an equation in SymPy's 2-D pretty form."""
     printer = _Pretty(unicode)
     before = pretty_use_unicode(unicode)  # symbol names read SymPy's global flag, not the printer's
     try:
-        forms = [printer._print(p) for p in parts]
+        return printer._print(expr)
     finally:
         pretty_use_unicode(before)
+
+
+def plain(expr: Expr) -> str:
+    """One part of an equation in its one-line form."""
+    return _plain(expr)
+
+
+def latex_of(expr: Expr) -> str:
+    return LatexPrinter({"order": "none", "mul_symbol": "dot"}).doprint(expr)
+
+
+def has_numbers(expr: Expr) -> bool:
+    return _has_numbers(expr)
+
+
+def equation_text(parts: tuple[Expr, ...], unicode: bool = True, width: int = 80) -> str | None:
+    """The parts of an equation joined by "=" in SymPy's 2-D pretty form, continued on further rows
+    (aligned at "=") where a row would pass the width; None if even one part is too wide."""
+    forms = [picture(p, unicode) for p in parts]
     indent = prettyForm(" " * forms[0].width())
     rows, row = [], forms[0]
     for k, form in enumerate(forms[1:]):
@@ -894,21 +981,36 @@ def latex(derivation: Derivation) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Verification
+# Verification: SymPy's chain rule, independently of the engine, at 40 digits
+#
+# Composing E_total as one expression in every weight and differentiating it by each weight costs
+# time that grows with the square of the network (and never ends at 5×16). The same derivatives are
+# found here the way reverse-mode differentiation finds them: SymPy differentiates each definition
+# (net_j = Σ w·out + b, out_j = σ(net_j), E_o = ½(target − out)², …) by each thing it is written in,
+# once for the network; mpmath evaluates those local derivatives at 40 digits, sample by sample, and
+# an accumulation over the graph of definitions (a node used twice — out_h1 — adds up) gives each
+# parameter's slope. Nothing here reads the engine's trace; central finite differences of the same
+# definitions, at 40 digits, check the chain rule again on a spread of parameters.
+
+DIGITS = 40  # working precision of the reference (30 are shown and compared)
+FD_PARAMETERS = 24  # at most this many parameters get the finite-difference check
+Program = tuple  # a SymPy expression compiled to nested tuples, evaluated by ``_evaluate``
 
 
 @dataclass(frozen=True)
 class Gradient:
     name: str
     engine: float
-    sympy: sp.Float
+    sympy: Any  # mpmath's mpf: SymPy's chain rule evaluated at DIGITS digits
 
     def sympy_text(self, digits: int) -> str:
-        return str(self.sympy.evalf(digits))
+        import mpmath
+
+        return mpmath.nstr(self.sympy, digits, strip_zeros=False)
 
     @property
     def difference(self) -> float:
-        return float(abs(sp.Float(self.engine, 30) - self.sympy))
+        return float(abs(written(self.engine, exact_binary=True) - self.sympy))
 
     @property
     def relative(self) -> float:
@@ -916,29 +1018,271 @@ class Gradient:
         return self.difference / scale if scale else self.difference
 
 
+@dataclass(frozen=True)
+class Check:
+    """Central finite differences of one sample's error against the chain rule, on some parameters."""
+
+    sample: int
+    parameters: list[str]
+    worst: float  # the largest relative difference
+    digits: int = DIGITS
+
+    @property
+    def ok(self) -> bool:
+        return self.worst <= 1e-20
+
+
+def written(value: object, exact_binary: bool = False):
+    """A number at DIGITS digits: a lesson's number as the decimal it was written as; with
+    ``exact_binary`` a float's exact binary value (how the engine holds it)."""
+    import mpmath
+
+    if isinstance(value, float):
+        return mpmath.mpf(value) if exact_binary else mpmath.mpf(repr(value))
+    return mpmath.mpf(str(value))
+
+
 def exact(value: float) -> sp.Float:
     """A lesson's number as the decimal it was written as, at 30 digits."""
     return sp.Float(repr(value), 30)
 
 
-def verify(net: Network, trace: dict[str, float]) -> list[Gradient]:
-    """SymPy's gradient of the composed E_total for every trained parameter, beside the engine's."""
+class Graph:
+    """The definitions of one sample's quantities, in topological order, each with SymPy's derivative
+    by every node or parameter it is written in. Inputs and targets are symbols: every sample shares
+    the graph, and only their values change."""
+
+    def __init__(self, layout: Layout, activations: tuple[str, ...], loss: str):
+        L = layout
+        self.inputs = [sp.Symbol(i) for i in L.neurons[0]]
+        self.targets = [sp.Symbol(f"target_{o}") for o in L.neurons[-1]]
+        self.params = [sp.Symbol(p) for p in L.weight_names() + L.bias_names()]
+        definitions: list[tuple[sp.Symbol, Expr]] = []
+        for l in range(1, L.depth + 1):
+            nets = []
+            for r, j in enumerate(L.neurons[l]):
+                src = [sp.Symbol(x if x.startswith("i") else f"out_{x}") for x in L.neurons[l - 1]]
+                total = sp.Add(*(sp.Symbol(L.weights[l - 1][r][s]) * x for s, x in enumerate(src)))
+                nets.append(sp.Symbol(f"net_{j}"))
+                definitions.append((nets[-1], total + sp.Symbol(L.biases[l - 1][r])))
+            name = activations[l - 1]
+            for r, j in enumerate(L.neurons[l]):
+                if name == "softmax":
+                    out = sp.exp(nets[r]) / sp.Add(*(sp.exp(n) for n in nets))
+                else:
+                    out = activation(name, nets[r], composed=True)
+                definitions.append((sp.Symbol(f"out_{j}"), out))
+        errors = []
+        for o, target in zip(L.neurons[-1], self.targets):
+            term, _ = loss_terms(loss, target, sp.Symbol(f"out_{o}"))
+            errors.append(sp.Symbol(f"E_{o}"))
+            definitions.append((errors[-1], math(term)))
+        self.error = sp.Symbol("E")
+        definitions.append((self.error, sp.Add(*errors)))
+        self.definitions = definitions
+        self.order = [node for node, _ in definitions]
+        self.forward = [(node, _compile(f)) for node, f in definitions]
+        self.local: dict[sp.Symbol, list[tuple[sp.Symbol, Program]]] = {}
+
+    def differentiate(self, progress: Callable[[int, int], None] | None = None) -> None:
+        """SymPy's derivative of every definition by each node or parameter it is written in (once)."""
+        if self.local:
+            return
+        nodes_and_params = set(self.order) | set(self.params)
+        local = {}
+        for k, (node, f) in enumerate(self.definitions):
+            local[node] = [(p, _compile(d)) for p, d in sorted(derivatives(f).items(), key=lambda pd: str(pd[0]))
+                           if p in nodes_and_params]
+            if progress is not None:
+                progress(k + 1, len(self.definitions))
+        self.local = local
+
+    def values(self, given: dict[sp.Symbol, object], x: tuple[float, ...], y: tuple[float, ...]) -> dict:
+        """Every node's value for one sample (inputs ``x``, targets ``y``) at the parameters ``given``."""
+        v = dict(given)
+        v.update((s, written(a)) for s, a in zip(self.inputs, x))
+        v.update((s, written(a)) for s, a in zip(self.targets, y))
+        for node, program in self.forward:
+            v[node] = _evaluate(program, v)
+        return v
+
+    def backward(self, v: dict, seed: Any) -> dict[sp.Symbol, Any]:
+        """Reverse-mode accumulation: ∂E/∂(every node and parameter), from ∂E/∂E = ``seed``."""
+        adjoint = {self.error: seed}
+        for node in reversed(self.order):
+            a = adjoint.get(node)
+            if a is None:
+                continue
+            for parent, program in self.local[node]:
+                adjoint[parent] = adjoint.get(parent, 0) + a * _evaluate(program, v)
+        return adjoint
+
+
+_TEMPLATES: dict[Expr, list[Expr]] = {}
+
+
+def derivatives(f: Expr) -> dict[sp.Symbol, Expr]:
+    """SymPy's derivative of ``f`` by each of its symbols.
+
+    The definitions of a network repeat one form under many names (every net input of a layer is
+    Σ w·out + b), so ``f`` is written with its symbols renamed t0, t1, … in the order they appear,
+    that template is differentiated once by each of them, and the names are put back: renaming
+    commutes with differentiation, and a template met again costs no differentiation at all.
+    """
+    names = list(dict.fromkeys(s for s in sp.preorder_traversal(f) if isinstance(s, sp.Symbol)))
+    renamed = [sp.Symbol(f"_t{k}") for k in range(len(names))]
+    template = f.xreplace(dict(zip(names, renamed)))
+    if template not in _TEMPLATES:
+        _TEMPLATES[template] = [sp.diff(template, t) for t in renamed]
+    back = dict(zip(renamed, names))
+    return {name: d.xreplace(back) for name, d in zip(names, _TEMPLATES[template])}
+
+
+@functools.lru_cache(maxsize=4)
+def graph_of(layout: Layout, activations: tuple[str, ...], loss: str) -> Graph:
+    """The graph of a network's shape, activations and loss (its numbers do not change it)."""
+    return Graph(layout, activations, loss)
+
+
+def _compile(expr: Expr) -> Program:
+    """A SymPy expression as nested tuples, so that evaluating it per sample does not walk SymPy
+    objects. Only the functions the definitions use are known; anything else is an error."""
+    import mpmath
+
+    if isinstance(expr, sp.Symbol):
+        return ("symbol", expr)
+    if expr.is_Number:
+        return ("number", mpmath.mpf(expr.p) / expr.q if expr.is_Rational else mpmath.mpf(str(expr)))
+    if isinstance(expr, sp.Add):
+        terms = [a.args if isinstance(a, sp.Mul) else (a, sp.Integer(1)) for a in expr.args]
+        if all(len(t) == 2 and all(isinstance(x, sp.Symbol) or x.is_Number for x in t) for t in terms):
+            return ("dot", tuple(tuple(_compile(x) for x in t) for t in terms))  # Σ w·out + b
+        return ("add", tuple(_compile(a) for a in expr.args))
+    if isinstance(expr, sp.Mul):
+        return ("mul", tuple(_compile(a) for a in expr.args))
+    if isinstance(expr, sp.Pow):
+        return ("pow", _compile(expr.base), _compile(expr.exp))
+    for kind, name in ((sigma, "sigma"), (sp.exp, "exp"), (sp.log, "log"), (sp.tanh, "tanh"), (relu, "relu"),
+                       (step, "step")):
+        if isinstance(expr, kind):
+            return (name, _compile(expr.args[0]))
+    raise ValueError(f"no numeric form for {type(expr).__name__}")
+
+
+def _leaf(program: Program, values: dict):
+    return values[program[1]] if program[0] == "symbol" else program[1]
+
+
+def _evaluate(program: Program, values: dict):
+    import mpmath
+
+    kind = program[0]
+    if kind == "symbol":
+        return values[program[1]]
+    if kind == "number":
+        return program[1]
+    if kind == "dot":
+        return mpmath.fdot((_leaf(a, values), _leaf(b, values)) for a, b in program[1])
+    if kind == "add":
+        return mpmath.fsum(_evaluate(p, values) for p in program[1])
+    if kind == "mul":
+        out = mpmath.mpf(1)
+        for p in program[1]:
+            out *= _evaluate(p, values)
+        return out
+    if kind == "pow":
+        return _evaluate(program[1], values) ** _evaluate(program[2], values)
+    x = _evaluate(program[1], values)
+    if kind == "sigma":
+        return 1 / (1 + mpmath.exp(-x))
+    if kind == "exp":
+        return mpmath.exp(x)
+    if kind == "log":
+        return mpmath.log(x)
+    if kind == "tanh":
+        return mpmath.tanh(x)
+    if kind == "relu":
+        return x if x > 0 else mpmath.mpf(0)
+    return mpmath.mpf(1 if x > 0 else 0)  # step, the slope of ReLU: 0 at 0, as the engine takes it
+
+
+def reference_gradients(net: Network, progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+    """∂E_total/∂p for every parameter, from SymPy's local derivatives and reverse-mode accumulation at
+    DIGITS digits, with the lesson's numbers as written. ``progress(stage, done, total)`` is told how far."""
+    import mpmath
+
+    with mpmath.workdps(DIGITS):
+        graph = graph_of(net.layout, net.activations, net.loss)
+        graph.differentiate((lambda done, total: progress("differentiating", done, total)) if progress else None)
+        given = {s: written((net.weights | net.biases)[s.name]) for s in graph.params}
+        n = len(net.samples)
+        seed = mpmath.mpf(1) / n if net.batch == "mean" else mpmath.mpf(1)
+        total = {p: mpmath.mpf(0) for p in graph.params}
+        for k, (x, y) in enumerate(net.samples, 1):
+            adjoint = graph.backward(graph.values(given, x, y), seed)
+            for p in graph.params:
+                total[p] += adjoint.get(p, 0)
+            if progress is not None:
+                progress("samples", k, n)
+        return {p.name: +total[p] for p in graph.params}
+
+
+def finite_differences(net: Network, names: list[str] | None = None,
+                       progress: Callable[[str, int, int], None] | None = None) -> Check:
+    """Central differences of sample 1's error at DIGITS digits (step 1e-15), against the chain rule of
+    ``Graph`` for the same sample, on ``names`` or a spread of the trained parameters."""
+    import mpmath
+
+    trained = net.layout.weight_names() + (net.layout.bias_names() if net.train_biases else [])
+    if names is None:
+        step_ = max(1, len(trained) // FD_PARAMETERS)
+        names = trained[::step_][:FD_PARAMETERS]
+        if trained[-1] not in names:
+            names[-1] = trained[-1]
+    with mpmath.workdps(DIGITS):
+        graph = graph_of(net.layout, net.activations, net.loss)
+        graph.differentiate()
+        given = {s: written((net.weights | net.biases)[s.name]) for s in graph.params}
+        x, y = net.samples[0]
+        adjoint = graph.backward(graph.values(given, x, y), mpmath.mpf(1))
+        h = mpmath.mpf("1e-15")
+        worst = mpmath.mpf(0)
+        for name in names:
+            p = sp.Symbol(name)
+            up = graph.values(given | {p: given[p] + h}, x, y)[graph.error]
+            down = graph.values(given | {p: given[p] - h}, x, y)[graph.error]
+            fd = (up - down) / (2 * h)
+            chain = adjoint.get(p, mpmath.mpf(0))
+            scale = max(abs(chain), abs(fd))
+            if scale:
+                worst = max(worst, abs(fd - chain) / scale)
+            if progress is not None:
+                progress("finite differences", names.index(name) + 1, len(names))
+        return Check(1, names, float(worst))
+
+
+def verify(net: Network, trace: dict[str, float],
+           progress: Callable[[str, int, int], None] | None = None) -> list[Gradient]:
+    """The reference gradient of every trained parameter (``reference_gradients``) beside the engine's."""
+    reference = reference_gradients(net, progress)
+    trained = net.layout.weight_names() + (net.layout.bias_names() if net.train_biases else [])
+    return [Gradient(p, trace[f"dE_total/d{p}"], reference[p]) for p in trained]
+
+
+def composed_gradients(net: Network) -> dict[str, sp.Float]:
+    """The old, slow oracle, kept for small networks in the tests: E_total composed as one expression in
+    every parameter, differentiated by each, evaluated at 30 digits."""
     model = Model(net)
     one, params = model.total_error()
     L = net.layout
     errors = []
-    for inputs, targets in net.samples:  # E_total of each sample, composed; then their sum or mean
+    for inputs, targets in net.samples:
         data = {symbol(i): exact(x) for i, x in zip(L.neurons[0], inputs)}
         data |= {symbol(f"target_{o}"): exact(y) for o, y in zip(L.neurons[-1], targets)}
         errors.append(one.xreplace(data))
     error = sp.Add(*errors) / (len(errors) if net.batch == "mean" else 1)
-    values = {symbol(p): exact(trace[p]) for p in params}
-    trained = [p for p in params if p.startswith("w") or net.train_biases]
-    rows = []
-    for p in trained:
-        g = sp.diff(error, symbol(p)).xreplace(values).evalf(30)
-        rows.append(Gradient(p, trace[f"dE_total/d{p}"], g))
-    return rows
+    values = {symbol(p): exact((net.weights | net.biases)[p]) for p in params}
+    return {p: sp.diff(error, symbol(p)).xreplace(values).evalf(30) for p in params}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """How long a learner waits in `backprop-tutor start`.
 
-1. Launch to the first prompt (a fresh lesson: introduction, diagram, first step), against the
-   whole-process time of a one-command Typer app that imports SymPy. Paired runs in alternating
-   order, median of the per-pair ratios. Target: <= 1.3x.
+1. Launch to the first prompt (a fresh lesson: introduction, diagram, first step, with the derivation
+   cache warm, as on every start after the first), against the whole-process time of a one-command
+   Typer app. Paired runs in alternating order, median of the per-pair ratios. Target: <= 1.5x.
+   (`--cold` measures a first start instead, against a Typer app that imports SymPy: the old target,
+   1.3x.)
 2. Feedback: from pressing Enter on an answer to the next prompt, over the first steps of the
    lesson (right answers, a wrong one, a hint). Target: every one within 0.1 s.
 
@@ -30,6 +32,9 @@ ANSWERS = [("net_h1", "0.3775"), ("out_h1", "0.7"), ("out_h1", "hint"), ("out_h1
            ("net_h2", "0.3925"), ("out_h2", "0.596884378"), ("net_o1", "1.105905967"), ("out_o1", "0.75136507")]
 
 
+CACHE = tempfile.mkdtemp()  # the derivation cache, shared by the runs (each has its own progress)
+
+
 def spawn(home: str) -> pexpect.spawn:
     cmd = tutor_command("start")
     env = {**os.environ, "BACKPROP_TUTOR_HOME": home, "NO_COLOR": "1", "TERM": "xterm"}
@@ -38,6 +43,8 @@ def spawn(home: str) -> pexpect.spawn:
 
 def to_first_prompt() -> float:
     with tempfile.TemporaryDirectory() as home:
+        if not args.cold:
+            os.symlink(CACHE, Path(home) / "cache")
         start = time.perf_counter()
         child = spawn(home)
         child.expect("\r\nnet_h1 = ")
@@ -63,8 +70,10 @@ def feedback_times() -> list[float]:
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--rounds", type=int, default=20)
+parser.add_argument("--cold", action="store_true", help="no derivation cache: every start is a first one")
 args = parser.parse_args()
-base = baseline_script(BASELINE_SYMPY)
+base = baseline_script(BASELINE_SYMPY if args.cold else BASELINE_TYPER)
+target = 1.3 if args.cold else 1.5
 for _ in range(2):
     to_first_prompt(), wall(base)
 ratios, ours, theirs = [], [], []
@@ -78,9 +87,9 @@ for k in range(args.rounds):
     ratios.append(c / b)
 ratio = statistics.median(ratios)
 print("start: launch to the first prompt")
-print(f"  median {statistics.median(ours) * 1000:.0f} ms vs baseline (Typer + SymPy, whole process) "
-      f"{statistics.median(theirs) * 1000:.0f} ms over {args.rounds} paired runs")
-print(f"  median ratio {ratio:.2f}x (target <= 1.3x): {'OK' if ratio <= 1.3 else 'OVER'}")
+print(f"  median {statistics.median(ours) * 1000:.0f} ms vs baseline ({'Typer + SymPy' if args.cold else 'Typer'}, "
+      f"whole process) {statistics.median(theirs) * 1000:.0f} ms over {args.rounds} paired runs")
+print(f"  median ratio {ratio:.2f}x (target <= {target}x): {'OK' if ratio <= target else 'OVER'}")
 all_times = [t for _ in range(3) for t in feedback_times()]
 worst = max(all_times)
 print(f"feedback: answer to next prompt over {len(all_times)} answers: median "

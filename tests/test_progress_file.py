@@ -220,6 +220,8 @@ def full_disk_after(saves):
     real = progress.os.replace
 
     def replace(a, b):
+        if os.path.basename(os.path.dirname(str(b))) != "progress":
+            return real(a, b)  # (the derivation cache's writes are not the progress file's)
         calls["n"] += 1
         if calls["n"] > saves:
             raise OSError(28, "No space left on device")
