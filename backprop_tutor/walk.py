@@ -304,24 +304,30 @@ class Walk:
                             bool(pending.get("explained")))
                 self.screen.worked(self, step, skipped=True)
                 return "next"
-            elif command == "explain":
-                if not self.state.done(qid) and not pending.get("explained"):
-                    if not self.confirm(self.screen.explain_prompt(self, step), "explain"):
-                        self.screen.say("Not shown.", "dim")
-                        continue
-                    pending["explained"] = 1  # the step no longer counts as right at the first try
-                    self.save()
-                self.screen.explain(self, step)
-            elif command == "table":
-                self.screen.table(self)
-            elif command == "diagram":
-                self.screen.diagram(self)
             elif command == "back":
                 return "back"
-            elif command == "quit":
-                raise Stop
             else:
-                self.screen.help()
+                self.other_command(command, step, pending)
+
+    def other_command(self, command: str, step: Step, pending: dict[str, int]) -> None:
+        """The commands that work the same at the number and at the formula: explain (asked first, since it
+        shows the answer), table, diagram, quit, help."""
+        if command == "explain":
+            if not self.state.done(step.qid) and not pending.get("explained"):
+                if not self.confirm(self.screen.explain_prompt(self, step), "explain"):
+                    self.screen.say("Not shown.", "dim")
+                    return
+                pending["explained"] = 1  # the step no longer counts as right at the first try
+                self.save()
+            self.screen.explain(self, step)
+        elif command == "table":
+            self.screen.table(self)
+        elif command == "diagram":
+            self.screen.diagram(self)
+        elif command == "quit":
+            raise Stop
+        else:
+            self.screen.help()
 
     def confirm(self, prompt: str, command: str) -> bool:
         """A yes at a confirmation: y, yes, or the command itself typed again (hint, h …)."""
@@ -370,24 +376,10 @@ class Walk:
                 self.save()
                 self.screen.formula_skipped(self, step)
                 return "next"
-            elif command == "explain":
-                if not self.state.done(step.qid) and not pending.get("explained"):
-                    if not self.confirm(self.screen.explain_prompt(self, step), "explain"):
-                        self.screen.say("Not shown.", "dim")
-                        continue
-                    pending["explained"] = 1  # the step no longer counts as right at the first try
-                    self.save()
-                self.screen.explain(self, step)
-            elif command == "table":
-                self.screen.table(self)
-            elif command == "diagram":
-                self.screen.diagram(self)
             elif command == "back":
                 return "back"
-            elif command == "quit":
-                raise Stop
             else:
-                self.screen.help()
+                self.other_command(command, step, pending)
 
     # reports ----------------------------------------------------------------------------------
 
