@@ -95,14 +95,8 @@ class Screen:
                   "`backprop-tutor start --restart` starts over.")
 
     def step(self, walk: Walk, step: Step) -> None:
+        self.formula_step(walk, step)  # the heading, then the equation and the values it needs
         q = walk.session.catalogue[step.qid]
-        self.console.print()
-        self.console.rule(style="dim", characters="─" if self.unicode else "-")
-        self.say(self.where(walk, step), "dim")
-        self.say(f"Compute {q.symbol}: {q.meaning}", "bold")
-        override = walk.session.lesson.step_texts.get(step.qid)
-        if override:
-            self.text(override)
         from backprop_tutor import derivations
 
         self.equations(derivations.statement(self.derivation(walk, step.qid)))
