@@ -437,21 +437,31 @@ def _say_differences(out, check) -> None:
 
 @app.command(cls=TutorCommand)
 @handled
-def verify(ctx: typer.Context, lesson: LessonOption = None) -> None:
+def verify(ctx: typer.Context, lesson: LessonOption = None,
+           with_: Annotated[str | None, typer.Option(
+               "--with", metavar="numpy|jax|torch",
+               help="Also run the exported program of that library (where it is installed): a third oracle.")] = None,
+           ) -> None:
     """Check the engine's gradients against SymPy's chain rule, computed independently at 40 digits.
 
     SymPy differentiates each definition (net, out, the error) by each thing it is written in; those
     derivatives, evaluated with mpmath at 40 digits and accumulated backwards over the network
     (reverse mode), give every gradient without the engine. Central finite differences at 40 digits
     check them again on a spread of parameters. Exit code 0 when every gradient agrees to 1e-12.
+    With --with, the program `export --to` writes is run too, in a separate Python, and must agree.
 
-    Example: backprop-tutor verify --lesson post
+    Example: backprop-tutor verify --lesson post --with numpy
     """
     from backprop_tutor.lesson import load
     from backprop_tutor.network import run as run_engine
     from backprop_tutor.render import verification
 
     chosen = load(lesson)
+    if with_ is not None:
+        from backprop_tutor import export_code
+
+        target = export_code.check_target(with_)  # before SymPy's work: a bad name is one line at once
+        export_code.require(target)
     with _working(ctx) as tell:
         if tell:
             tell("the engine", 0, 1)
@@ -461,8 +471,49 @@ def verify(ctx: typer.Context, lesson: LessonOption = None) -> None:
         rows, check = _reference(ctx, chosen.network, trace, tell)
     agree = verification(_console(ctx), chosen, rows, VERIFY_TOLERANCE)
     _say_differences(_out(ctx), check)
+    if with_ is not None:
+        ok, report = export_code.run_program(chosen.name, chosen.network, target)
+        print(printable(report))
+        agree = agree and ok
     if not agree or not check.ok:
         raise typer.Exit(1)
+
+
+EXPORT_HELP = """Write the lesson as a short program that you can run.
+
+--to numpy does the forward and backward pass by hand in matrices (the four equations of
+backpropagation); --to pytorch and --to jax let autograd do it. Each program checks its gradients
+and updated weights against the tutor's values, embedded at full precision, and prints them beside
+the lesson's names. Without -o the program is printed.
+
+Example: backprop-tutor export --to numpy -o post.py && python post.py
+"""
+
+
+@app.command(cls=TutorCommand, help=EXPORT_HELP)
+@handled
+def export(
+    to: Annotated[str, typer.Option("--to", metavar="numpy|pytorch|jax", help="What to write.")],
+    lesson: LessonOption = None,
+    random: RandomOption = False,
+    seed: SeedOption = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE",
+                                               help="Write to FILE instead of printing.")] = None,
+) -> None:
+    from backprop_tutor import export_code
+
+    target = export_code.check_target(to)  # (another target, such as a quiz format, gets its own module)
+    chosen = _lesson(lesson, random, seed)
+    text = export_code.program(chosen.name, chosen.network, target)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        with _open_for_writing(output) as f:
+            f.write(text)
+    except OSError as e:
+        raise TutorError(f"cannot write '{echo(output)}': {printable(e.strerror or str(e))}") from None
+    print(f"Wrote {echo(output)}: run it with python {echo(output)}", file=sys.stderr)
 
 
 @app.command("what-if", cls=TutorCommand, context_settings={"ignore_unknown_options": True})
