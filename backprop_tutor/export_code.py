@@ -238,7 +238,7 @@ def program(name: str, net: Network, target: str) -> str:
     if net.activations[-1] == "softmax":
         delta = "a[-1] * y.sum(axis=0) - y"  # softmax with cross-entropy: out − target
     elif net.loss == "cross-entropy":
-        delta = f"np.where(y > 0, -y / a[-1], 0.0) * SLOPE[-1](z[-1], a[-1])"
+        delta = "np.where(y > 0, -y / a[-1], 0.0) * SLOPE[-1](z[-1], a[-1])"
     else:
         delta = "(a[-1] - y) * SLOPE[-1](z[-1], a[-1])"
     if net.train_biases:
