@@ -119,7 +119,7 @@ TUTOR_E_TOTAL = {error}
 
 
 def close(mine, tutor):
-    return abs(mine - tutor) <= 1e-9 * max(1.0, abs(tutor))
+    return abs(mine - tutor) <= 1e-10 * abs(tutor) + 1e-15  # float rounding: 10 digits and more agree
 
 
 assert close(float(E_total), TUTOR_E_TOTAL), (float(E_total), TUTOR_E_TOTAL)
