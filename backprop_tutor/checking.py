@@ -19,6 +19,7 @@ from backprop_tutor.progress import Progress
 if TYPE_CHECKING:
     from backprop_tutor import mistakes
     from backprop_tutor.formulas import FormulaResult
+    from backprop_tutor.matrixview import ArrayResult
     from backprop_tutor.mistakes import Finding
 
 SIGNIFICANT = 4  # the drift band: what rounding every intermediate to this many digits causes
@@ -176,9 +177,15 @@ class Session:
                 patterns = {k: qs for k, qs in seen_twice(seen).items() if k in kins}
         return CheckResult(self, quantity, typed, verdict, value, erratum, findings, patterns, confusion)
 
-    def check_any(self, name: str, text: str, learner: Progress | None = None) -> CheckResult | FormulaResult:
+    def check_any(self, name: str, text: str, learner: Progress | None = None
+                  ) -> CheckResult | FormulaResult | ArrayResult:
         """A value, or a formula when the text is not a number but holds a quantity's name or a function
-        (a plain number never loads the formula judge's SymPy)."""
+        (a plain number never loads the formula judge's SymPy).  A vector or a matrix, typed with brackets,
+        semicolons or commas between numbers, is judged entry by entry (``matrixview``)."""
+        if ("[" in text or ";" in text or "," in text) and _looks_like_array(text):
+            from backprop_tutor.matrixview import check_array
+
+            return check_array(self, name, text, learner)
         try:
             return self.check(name, text, learner)
         except BadNumber:
@@ -217,6 +224,19 @@ class Session:
             self._diagnosers[key] = Diagnoser(self.lesson.network, self.trace, self.catalogue,
                                               self.drift, known, own, corrected, lambda: self.rounded)
         return self._diagnosers[key]
+
+
+def _looks_like_array(text: str) -> bool:
+    """Brackets or semicolons, or commas between numbers; one comma and no point is a decimal comma (0,3589).
+    (The same test as ``matrixview.looks_like_array``, here so that a plain number imports nothing.)"""
+    if not set(text) <= _ARRAY_CHARS:  # a letter: a formula, such as max(0, net_h1)
+        return False
+    if "[" in text or ";" in text:
+        return True
+    return text.count(",") > 1 or "." in text or ", " in text
+
+
+_ARRAY_CHARS = frozenset("0123456789.,;[] \t\neE+-−")
 
 
 def _ordinal(n: int) -> str:

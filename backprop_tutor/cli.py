@@ -264,12 +264,22 @@ def check(
     result = session.check_any(name, value, state)
     if isinstance(result, CheckResult):  # a formula's verdict is not remembered as a value
         _remember_check(store, state, result)
+    elif hasattr(result, "entries"):  # a vector or matrix: each entry judged as typed is remembered
+        if not getattr(result, "transposed", False):
+            for _, _, entry in result.entries:
+                _remember_check(store, state, entry)
     if json_out:
         print(json_text(result.as_dict()))
     else:
         from backprop_tutor.render import check_result, formula_result
 
-        if isinstance(result, CheckResult):
+        if hasattr(result, "entries"):
+            from backprop_tutor.matrixview import result_lines
+
+            out = _out(ctx)
+            for line, style in result_lines(result):  # type: ignore[arg-type]
+                out.say(line, style)
+        elif isinstance(result, CheckResult):
             check_result(_out(ctx), result)
         else:
             formula_result(_out(ctx), result)
@@ -362,6 +372,8 @@ def explain(
     random: RandomOption = False,
     seed: SeedOption = None,
     latex: Annotated[bool, typer.Option("--latex", help="Print the derivation as LaTeX (an align* block).")] = False,
+    matrix: Annotated[bool, typer.Option("--matrix", help="NAME is a matrix (W2, delta_o, dE/dW2, z1 … or all): "
+                                         "drawn with the lesson's numbers, each entry labelled.")] = False,
 ) -> None:
     """Show how a quantity is computed: definition, chain rule, each factor, the numbers, the value.
 
@@ -375,6 +387,14 @@ def explain(
     from backprop_tutor.errors import GivenQuantity
 
     session = Session(_lesson(lesson, random, seed, need_seed=True))
+    if matrix:
+        from backprop_tutor import matrixview
+
+        found = matrixview.matrices(session.lesson.network, session.trace)
+        out = _out(ctx)
+        for line in matrixview.explain(found, name):
+            out.say(line)
+        return
     try:
         qid = session.resolver.resolve(name).id
     except GivenQuantity as e:
