@@ -499,6 +499,41 @@ def verify(ctx: typer.Context, lesson: LessonOption = None,
         raise typer.Exit(1)
 
 
+@app.command(cls=TutorCommand)
+@handled
+def graph(
+    ctx: typer.Context,
+    step: Annotated[str | None, typer.Option("--step", metavar="NAME", autocompletion=_complete_name,
+                                             help="Stop at this quantity: net_h1, E_total, dE/dout_h1, delta_h1 …")
+                    ] = None,
+    lesson: LessonOption = None,
+    random: RandomOption = False,
+    seed: SeedOption = None,
+) -> None:
+    """Draw the lesson as a computation graph: each value a node, with its local and accumulated gradient.
+
+    The forward pass lists the nodes in topological order; the backward pass visits them in reverse,
+    each node adding its share to the gradient of every node it uses (out_h1 gets two shares, one
+    through o1 and one through o2, added). With --step, the graph up to that quantity.
+
+    Example: backprop-tutor graph --step dE/dout_h1
+    """
+    from backprop_tutor import graph as graphs
+    from backprop_tutor.checking import Session
+    from backprop_tutor.errors import GivenQuantity
+
+    session = Session(_lesson(lesson, random, seed, need_seed=True))
+    qid = None
+    if step is not None:
+        try:
+            qid = session.resolver.resolve(step).id
+        except GivenQuantity as e:
+            qid = e.qid
+    out = _out(ctx)
+    for line in graphs.draw(session.lesson.network, qid):
+        out.say(line)
+
+
 EXPORT_HELP = """Write the lesson as a short program that you can run.
 
 --to numpy does the forward and backward pass by hand in matrices (the four equations of
