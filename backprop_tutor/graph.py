@@ -60,9 +60,9 @@ def build(net: Network) -> list[Node]:
             for s, src in enumerate(L.neurons[l - 1]):
                 w = L.weights[l - 1][r][s]
                 source = src if src.startswith("i") else f"out_{src}"
-                a, b = index[w], index[source]
-                terms.append(add(Node(f"{w}·{source}", f"{w} × {source}", [a, b], nodes[a].value * nodes[b].value,
-                                      [nodes[b].value, nodes[a].value], gradient_of=f"delta_{j}")))
+                wi, si = index[w], index[source]
+                terms.append(add(Node(f"{w}·{source}", f"{w} × {source}", [wi, si], nodes[wi].value * nodes[si].value,
+                                      [nodes[si].value, nodes[wi].value], gradient_of=f"delta_{j}")))
             bias = index[L.biases[l - 1][r]]
             parts = [*terms, bias]
             add(Node(f"net_{j}", " + ".join(nodes[p].name for p in parts), parts,
