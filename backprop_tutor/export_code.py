@@ -93,6 +93,8 @@ def _activations(net: Network, target: str) -> tuple[str, str]:
             defs.append(f"def {fname}(z):\n    return {_SOFTMAX[target]}\n")
             continue
         f, slope = _F[name]
+        if name == "relu" and target != "numpy":  # their own ReLU, whose slope at 0 is 0, as the tutor's
+            f = {"jax": "jax.nn.relu(z)", "pytorch": "torch.relu(z)"}[target]
         defs.append(f"def {fname}(z):\n    return {f.format(np=np)}\n")
         slopes.append(f"def d{fname}(z, a):  # its slope, from z and a = {fname}(z)\n    return {slope}\n")
     source = "\n\n".join(defs + (slopes if target == "numpy" else []))
