@@ -145,6 +145,7 @@ W = [{W}]  # W[l][r, s]: into neuron r from neuron s
 b = [{b}]  # a column of biases, or one bias the layer shares
 eta = {eta}
 
+
 {activations}
 
 {table}
@@ -162,9 +163,9 @@ delta = {delta}  # (1)
 dW, db = [None] * len(W), [None] * len(W)
 for l in reversed(range(len(W))):
     dW[l] = delta @ a[l].T{scale}  # (4)
-    db[l] = delta.sum(axis=1, keepdims=True).sum(axis=0, keepdims=True) if b[l].shape[0] == 1 \\
-        else delta.sum(axis=1, keepdims=True)  # (3), a shared bias summed over its neurons
-    db[l] = db[l]{scale}
+    db[l] = delta.sum(axis=1, keepdims=True){scale}  # (3)
+    if b[l].shape[0] == 1:  # one bias that the layer shares: a share from each of its neurons
+        db[l] = db[l].sum(axis=0, keepdims=True)
     if l > 0:
         delta = (W[l].T @ delta) * SLOPE[l - 1](z[l - 1], a[l])  # (2)
 
@@ -182,6 +183,7 @@ y = jnp.array({y})  # targets
 W = [jnp.array(w) for w in [{W}]]  # W[l][r, s]: into neuron r from neuron s
 b = [jnp.array(c) for c in [{b}]]  # a column of biases, or one bias the layer shares
 eta = {eta}
+
 
 {activations}
 
@@ -208,6 +210,7 @@ y = torch.tensor({y}, dtype=torch.float64)  # targets
 W = [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in [{W}]]  # W[l][r, s]: into r from s
 b = [torch.tensor(c, dtype=torch.float64, requires_grad=True) for c in [{b}]]  # biases: a column or one shared
 eta = {eta}
+
 
 {activations}
 
