@@ -135,3 +135,12 @@ def test_verify_with_numpy(cli):
     assert "✓ numpy: All 17 values of the lesson 'post' agree with backprop-tutor." in result.output
     result = cli("verify", "--with", "fortran")
     assert result.exit_code == 2 and "no export target 'fortran'" in result.output
+
+
+def test_the_readme_shows_the_numpy_program_as_exported():
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    text = program("post", load("post").network, "numpy")
+    core = text[text.index("import numpy"):text.index("b_new = ")]
+    assert f"```python\n{core}" in readme

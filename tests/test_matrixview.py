@@ -195,3 +195,10 @@ def test_the_entries_confirmed_in_a_matrix_count_as_done(cli, tmp_path):
     assert check(cli, "delta_o", "0.1385, -0.0381")[0] == 0
     saved = json.loads((tmp_path / "home" / "progress" / "post.json").read_text(encoding="utf-8"))
     assert {"delta_o1", "delta_o2"} <= set(json.dumps(saved).replace('"', " ").split())
+
+
+def test_the_readme_shows_explain_matrix_as_it_is(cli):
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "$ backprop-tutor explain --matrix dE/dW2\n" + cli("explain", "--matrix", "dE/dW2").output in readme
