@@ -778,6 +778,8 @@ def start(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="With --restart: do not ask for confirmation.")] = False,
     formulas: Annotated[bool, typer.Option("--formulas", help="At the first step of each kind, write the "
                                            "formula first, then compute its value.")] = False,
+    matrix: Annotated[bool, typer.Option("--matrix", help="The closing section: the lesson again in matrices "
+                                         "(z, a, δ, ∂E/∂W, W⁺), each typed and judged entry by entry.")] = False,
 ) -> None:
     """The interactive lesson: compute backpropagation by hand, one step at a time.
 
@@ -813,6 +815,9 @@ def start(
         resume += f" --random --seed {chosen.seed}"
     if formulas:
         resume += " --formulas"
+    if matrix:
+        _matrix_walk(ctx, session, store, state)
+        return
     screen = Screen(_console(ctx), _out(ctx), resume)
     walk = Walk(session, store, state, screen, _input, formulas=formulas)
     try:
@@ -820,6 +825,24 @@ def start(
     except (KeyboardInterrupt, EOFError) as e:
         walk.save()
         screen.stopped(walk)
+        raise typer.Exit(130 if isinstance(e, KeyboardInterrupt) else 0) from None
+
+
+def _matrix_walk(ctx: typer.Context, session, store, state) -> None:
+    """`start --matrix`: each matrix of the lesson typed and judged; the entries confirmed count as done."""
+    from backprop_tutor import matrixview
+
+    out = _out(ctx)
+
+    def remember(result) -> None:
+        if not result.transposed:
+            for _, _, entry in result.entries:
+                _remember_check(store, state, entry)
+
+    try:
+        matrixview.walk(session, _input, out.say, remember)
+    except (KeyboardInterrupt, EOFError) as e:
+        print()
         raise typer.Exit(130 if isinstance(e, KeyboardInterrupt) else 0) from None
 
 

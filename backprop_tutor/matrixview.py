@@ -390,3 +390,85 @@ def result_lines(result: ArrayResult) -> list[tuple[str, str]]:
     if result.exit_code:
         lines.append(("  Check an entry alone for its full diagnosis: backprop-tutor check NAME VALUE", "dim"))
     return lines
+
+
+# ---------------------------------------------------------------------------------------------
+# The closing section of the walk: the lesson again, a matrix at a time
+
+
+def _uses(found: list[Labelled], m: Labelled) -> list[Labelled]:
+    """The matrices that the equation of ``m`` is computed from, as the learner has them."""
+    by_key = {x.key: x for x in found}
+    depth = max(int(x.key[1:]) for x in found if x.key.startswith("z"))
+
+    def get(*keys: str) -> list[Labelled]:
+        return [by_key[k] for k in keys if k in by_key]
+
+    key = m.key
+    if key.startswith("z"):
+        l = int(key[1:])
+        return get(f"W{l}", "x" if l == 1 else f"a{l - 1}", f"b{l}")
+    if key.startswith("a"):
+        return get(f"z{key[1:]}")
+    if key.startswith("delta"):
+        l = int(key[5:])
+        return get(f"a{l}", "y") if l == depth else get(f"W{l + 1}", f"delta{l + 1}", f"a{l}")
+    if key.startswith("dE/dW"):
+        l = int(key[5:])
+        return get(f"delta{l}", "x" if l == 1 else f"a{l - 1}")
+    if key.startswith("dE/db"):
+        return get(f"delta{key[5:]}")
+    if key.endswith("+"):
+        return get(key[:-1], f"dE/dW{key[1:-1]}")
+    return []
+
+
+def asked(found: list[Labelled]) -> list[Labelled]:
+    """The matrices the closing section asks for: the forward pass, the backward pass, the update."""
+    forward = [m for m in found if m.key[0] in "za" and not m.given]
+    update = [m for m in found if m.key.endswith("+")]
+    backward = [m for m in found if not m.given and m not in forward and m not in update]
+    return forward + backward + update
+
+
+def walk(session: Session, ask: Any, say: Any, remember: Any) -> int:
+    """Ask for every matrix of the lesson in turn (``ask(prompt) -> str``, ``say(line, style)``,
+    ``remember(ArrayResult)``); returns how many were right.  `skip` shows one, `quit` stops."""
+    found = matrices(session.lesson.network, session.trace)
+    todo = asked(found)
+    say("The same lesson in matrices: type each as [[…], […]] or with ; between rows "
+        "(skip shows it, quit stops).", "bold")
+    right = 0
+    for n, m in enumerate(todo, 1):
+        rows, cols = m.shape
+        say("", "")
+        say(f"Matrix {n} of {len(todo)}: {m.symbol} ({rows}×{cols}), {m.meaning}", "bold")
+        say(f"  {m.equation}", "")
+        for used in _uses(found, m):
+            say(f"  {used.symbol}:", "dim")
+            for line in draw(used, labelled=False):
+                say(line, "")
+        while True:
+            text = ask(f"{m.symbol} = ").strip()
+            if text.lower() in ("quit", "q"):
+                return right
+            if text.lower() in ("skip", "s"):
+                for line in draw(m):
+                    say(line, "")
+                break
+            if not text:
+                continue
+            try:
+                result = check_array(session, m.key, text if looks_like_array(text) else f"[{text}]")
+            except TutorError as e:
+                say(f"  {e}", "yellow")
+                continue
+            remember(result)
+            for line, style in result_lines(result):
+                say(line, style)
+            if result.exit_code == 0:
+                right += 1
+                break
+    say("", "")
+    say(f"Matrices right: {right} of {len(todo)}.", "bold")
+    return right

@@ -202,3 +202,19 @@ def test_the_readme_shows_explain_matrix_as_it_is(cli):
 
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     assert "$ backprop-tutor explain --matrix dE/dW2\n" + cli("explain", "--matrix", "dE/dW2").output in readme
+
+
+def test_start_matrix_asks_each_matrix_and_judges_it(cli, tmp_path):
+    answers = "0.3775 0.3925\nskip\n[[0.6]]\n\x1b[31m\n[[1.1059], [1.2249]]\nquit\n"
+    result = cli("start", "--matrix", input=answers)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert out.count("Matrix ") == 4 and "Matrix 1 of 10: z¹ (2×1)" in out
+    assert "✓ right: z¹, all 2 entries" in out
+    assert "out_h1 = 0.593269992" in out  # skip shows it
+    assert "z² is 2×1, you typed 1×1" in out and "\x1b" not in out
+    assert "✓ right: z², all 2 entries" in out and "Matrix 4 of 10: a²" in out
+    saved = (tmp_path / "home" / "progress" / "post.json").read_text(encoding="utf-8")
+    assert "net_h1" in saved and "net_o2" in saved and "out_h1" not in saved  # a skipped matrix is not done
+    result = cli("start", "--matrix", input="")  # the end of input stops, as in the walk
+    assert result.exit_code == 0
