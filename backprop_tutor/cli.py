@@ -468,6 +468,7 @@ def verify(ctx: typer.Context, lesson: LessonOption = None,
     derivatives, evaluated with mpmath at 40 digits and accumulated backwards over the network
     (reverse mode), give every gradient without the engine. Central finite differences at 40 digits
     check them again on a spread of parameters. Exit code 0 when every gradient agrees to 1e-12.
+
     With --with, the program `export --to` writes is run too, in a separate Python, and must agree.
 
     Example: backprop-tutor verify --lesson post --with numpy
