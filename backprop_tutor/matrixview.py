@@ -308,7 +308,16 @@ def _all_right(results: list[tuple[int, int, CheckResult]]) -> bool:
 
 def check_array(session: Session, name: str, text: str, learner: Any = None) -> ArrayResult:
     """Judge a typed vector or matrix entry by entry, with the usual policy of each entry's quantity."""
-    m = find(matrices(session.lesson.network, session.trace), name, for_check=True)
+    try:
+        m = find(matrices(session.lesson.network, session.trace), name, for_check=True)
+    except TutorError:
+        try:
+            quantity = session.resolver.resolve(name)
+        except TutorError:
+            quantity = None
+        if quantity is not None:  # a scalar's name: w5 "1,2,3"
+            raise BadArray(text, f"{quantity.symbol} is one number; type one value") from None
+        raise
     if m.given:
         raise TutorError(f"{m.symbol} is given by the lesson, not computed: there is nothing to check")
     typed = parse_array(text)

@@ -142,8 +142,10 @@ def test_the_post_at_the_hidden_layer_sum(cli):
 
 
 def test_graph_bad_input(cli):
-    for args in (["--lesson", "xor"], ["--step", "w5+"], ["--step", "nope"], ["--lesson", "nope"]):
+    for args in (["--lesson", "xor"], ["--step", "w5+"], ["--step", "nope"], ["--lesson", "nope"],
+                 ["--step", "\x1b[2J"], ["--step", "[/oops]"], ["--step", ""]):
         result = cli("graph", *args)
         assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, (args, result.output)
+        assert "\x1b" not in result.output and "Traceback" not in result.output
     result = cli("graph")
     assert result.exit_code == 0 and result.output.count("◀") == 0 and "w1: grad +=" in result.output

@@ -158,6 +158,8 @@ LESSON_COMMANDS = {  # every command that reads a lesson, with valid other argum
     "reset": ["reset", "--yes", "--lesson"],
     "train": ["train", "-n", "2", "--lesson"],
     "lesson-check": ["lesson-check"],
+    "graph": ["graph", "--lesson"],
+    "export": ["export", "--to", "numpy", "--lesson"],
 }
 
 
