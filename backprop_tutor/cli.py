@@ -510,6 +510,8 @@ def graph(
     lesson: LessonOption = None,
     random: RandomOption = False,
     seed: SeedOption = None,
+    sample: Annotated[int, typer.Option("--sample", metavar="K", help="With several samples: the graph of "
+                                        "sample K (from 1).")] = 1,
 ) -> None:
     """Draw the lesson as a computation graph: each value a node, with its local and accumulated gradient.
 
@@ -524,6 +526,7 @@ def graph(
     from backprop_tutor.errors import GivenQuantity
 
     session = Session(_lesson(lesson, random, seed, need_seed=True))
+    net = session.lesson.network
     qid = None
     if step is not None:
         try:
@@ -531,7 +534,18 @@ def graph(
         except GivenQuantity as e:
             qid = e.qid
     out = _out(ctx)
-    for line in graphs.draw(session.lesson.network, qid):
+    if net.extra:  # one sample's graph: its quantities are the trace's net_h1@k …
+        if not 1 <= sample <= len(net.samples):
+            raise TutorError(f"--sample {sample}: this lesson has samples 1 to {len(net.samples)}")
+        if qid is not None and "@" in qid:
+            qid, _, at = qid.partition("@")
+            sample = int(at.rstrip("+")) if at.rstrip("+").isdigit() else sample
+        out.say(f"Sample {sample} of {len(net.samples)} (--sample K for another): its own error E_total@{sample} "
+                "and gradients; the batch adds them up.", "dim")
+        net = net.sample(sample)
+    elif sample != 1:
+        raise TutorError(f"--sample {sample}: this lesson has one sample")
+    for line in graphs.draw(net, qid):
         out.say(line)
 
 

@@ -36,7 +36,7 @@ class Node:
 def build(net: Network) -> list[Node]:
     """The graph of one sample's forward pass, in topological order (each node after its parents)."""
     if net.extra:
-        raise TutorError("the graph is drawn for one sample: this lesson has several (see `explain --matrix`)")
+        raise TutorError("the graph is drawn for one sample: this lesson has several (`graph --sample K`)")
     L = net.layout
     nodes: list[Node] = []
     index: dict[str, int] = {}

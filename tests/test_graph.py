@@ -5,7 +5,7 @@ import pytest
 
 from backprop_tutor.graph import backward, build, shares
 from backprop_tutor.lesson import bundled_names, load, randomized
-from backprop_tutor.network import run
+from backprop_tutor.network import run, sample_key
 
 ONE_SAMPLE = [name for name in bundled_names() if not load(name).network.extra]
 NETWORKS = [load(name).network for name in ONE_SAMPLE] + [
@@ -36,6 +36,29 @@ def test_every_node_and_gradient_is_the_engines(net):
     for name, share in shares(nodes).items():  # dE_o1/dout_h1 and the like: one share each
         assert share == pytest.approx(float(trace[name]), rel=1e-12, abs=1e-15), name
     assert len(shares(nodes)) == sum(a * b for a, b in zip(L.sizes[1:-1], L.sizes[2:]))
+
+
+def test_each_sample_of_a_batch_is_the_engines_sample():
+    net = load("xor").network
+    trace = run(net)
+    for k in range(1, len(net.samples) + 1):
+        nodes = build(net.sample(k))
+        backward(nodes)
+        compared = 0
+        for node in nodes:
+            if node.engine and not node.leaf:
+                assert node.value == pytest.approx(float(trace[sample_key(node.engine, k)]), rel=1e-12), node.name
+            if node.gradient_of and sample_key(node.gradient_of, k) in trace:
+                assert node.grad == pytest.approx(float(trace[sample_key(node.gradient_of, k)]), rel=1e-12,
+                                                  abs=1e-15), (k, node.name)
+                compared += 1
+        assert compared >= 6 + 9 + 6  # weights, biases, products, nets and outputs
+
+
+def test_graph_of_one_sample(cli):
+    result = cli("graph", "--lesson", "xor", "--step", "delta_h1@3")
+    assert result.exit_code == 0 and result.output.startswith("Sample 3 of 4")
+    assert "net_h1: grad += " in result.output and "◀ this step" in result.output
 
 
 def test_the_shared_biases_of_the_post_get_both_shares():
@@ -142,7 +165,8 @@ def test_the_post_at_the_hidden_layer_sum(cli):
 
 
 def test_graph_bad_input(cli):
-    for args in (["--lesson", "xor"], ["--step", "w5+"], ["--step", "nope"], ["--lesson", "nope"],
+    for args in (["--lesson", "xor", "--sample", "5"], ["--sample", "2"], ["--lesson", "xor", "--sample", "0"],
+                 ["--step", "w5+"], ["--step", "nope"], ["--lesson", "nope"],
                  ["--step", "\x1b[2J"], ["--step", "[/oops]"], ["--step", ""]):
         result = cli("graph", *args)
         assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, (args, result.output)
