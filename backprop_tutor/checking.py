@@ -194,6 +194,10 @@ class Session:
 
         return judge_for(self).judge(self.resolver.resolve(name), text)
 
+    def forget_learners(self) -> None:
+        """Drop the diagnosers computed for learners' states (a grader, after each student's sheet)."""
+        self._diagnosers.clear()
+
     def diagnoser(self, learner: Progress | None, qid: str) -> mistakes.Diagnoser:
         from backprop_tutor.mistakes import Diagnoser  # only for a wrong answer: `check` starts without it
 

@@ -641,6 +641,53 @@ def key(
     answer_key(Session(_lesson(lesson, random, seed)), fmt)
 
 
+@app.command(cls=TutorCommand)
+@handled
+def grade(
+    ctx: typer.Context,
+    answers_path: Annotated[str, typer.Argument(metavar="ANSWERS", show_default=False,
+                                                help="A CSV of answers, or a folder of progress files.")],
+    lesson: LessonOption = None,
+    out_dir: Annotated[str | None, typer.Option("--out", "-o", metavar="DIR",
+                                                help="Write grades.csv, grades.json and report.md here.")] = None,
+) -> None:
+    """Grade a class: every answer judged as `check` judges it, a score per student, a class report.
+
+    ANSWERS has rows `student,seed,quantity,value` (a header line first), or one row per student with
+    one column per quantity (header `student,seed,net_h1,out_h1,…`). An empty seed is the lesson's own
+    numbers. A value that follows from the student's own earlier slip counts as carried (full credit);
+    "give more digits" counts half. Bad rows are reported with their line number and skipped.
+
+    Example: backprop-tutor grade answers.csv -o graded
+    """
+    from pathlib import Path
+
+    from backprop_tutor import grading
+    from backprop_tutor.lesson import load
+
+    grader = grading.Grader(load(lesson))
+    problems: list[str] = []
+    if Path(answers_path).is_dir():
+        rows = grading.progress_rows(Path(answers_path), problems)
+    else:
+        rows = grading.read_rows(grading.open_lines(answers_path), problems)
+    report = grading.ClassReport(grader.order)
+    outputs = grading.Outputs(out_dir, grader.lesson.name) if out_dir else None
+    for sheet in grading.sheets(grader, rows, problems):
+        report.add(sheet)
+        if outputs:
+            outputs.add(sheet)
+    for problem in problems:
+        print(f"backprop-tutor: {printable(problem)}", file=sys.stderr)
+    if not report.scores:
+        raise TutorError(f"no answers could be read from {echo(answers_path)}")
+    if outputs:
+        outputs.close(report)
+    grading.print_report(_console(ctx), report)
+    if outputs:
+        print("Written: " + ", ".join(printable(p) for p in outputs.paths))
+
+
 def _store(chosen):
     from backprop_tutor.lesson import bundled_dir
     from backprop_tutor.progress import Store, lesson_key
