@@ -101,6 +101,7 @@ def read_rows(lines: Iterable[str], problems: list[str]) -> Iterator[Row]:
                              "student,seed,<quantity>,… (wide form)")
         pending = [header]  # no header: the first row is an answer
     while True:
+        begin = reader.line_num + 1
         try:
             cells = pending.pop() if pending else next(reader)
         except StopIteration:
@@ -108,8 +109,11 @@ def read_rows(lines: Iterable[str], problems: list[str]) -> Iterator[Row]:
         except csv.Error as e:
             problems.append(f"line {reader.line_num}: not CSV ({e}); skipped")
             continue
-        line = reader.line_num
+        line = 1 if pending == [] and reader.line_num == 1 else begin
         if not any(c.strip() for c in cells):
+            continue
+        if reader.line_num > line and any("\n" in c or "\r" in c for c in cells):
+            problems.append(f"line {line}: a quote is not closed before line {reader.line_num}; skipped")
             continue
         if wide:
             yield from _wide(cells, header, line, problems)
