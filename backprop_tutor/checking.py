@@ -194,9 +194,11 @@ class Session:
 
         return judge_for(self).judge(self.resolver.resolve(name), text)
 
-    def forget_learners(self) -> None:
-        """Drop the diagnosers computed for learners' states (a grader, after each student's sheet)."""
-        self._diagnosers.clear()
+    def forget_learners(self, keep: int = 0) -> None:
+        """Drop the diagnosers computed for learners' states once there are more than ``keep`` (a grader,
+        after each student's sheet: students with the same right answers so far share one)."""
+        if len(self._diagnosers) > keep:
+            self._diagnosers.clear()
 
     def diagnoser(self, learner: Progress | None, qid: str) -> mistakes.Diagnoser:
         from backprop_tutor.mistakes import Diagnoser  # only for a wrong answer: `check` starts without it

@@ -31,6 +31,7 @@ LONG = ("student", "seed", "quantity", "value")
 MAX_SEED = 10**9
 MAX_FIELD = 200  # characters: a longer cell is not an answer
 SESSIONS = 64  # sessions kept at once (one per seed)
+DIAGNOSERS = 48  # a session's diagnosers (one per learner state) kept across students
 CARRIED = "carried"  # the verdict of a value that only follows from an earlier slip
 POINTS = {answers.RIGHT: 1.0, answers.DRIFT: 1.0, CARRIED: 1.0, answers.IMPRECISE: 0.5, answers.WRONG: 0.0}
 
@@ -236,7 +237,7 @@ class Grader:
                                                      skill=result.quantity.skill)
             elif result.verdict == answers.WRONG:
                 state.note_wrong(qid, result.typed.text, result.counted)
-        session.forget_learners()
+        session.forget_learners(keep=DIAGNOSERS)  # the states of clean sheets are shared by students
         return sheet
 
 
