@@ -688,6 +688,66 @@ def grade(
         print("Written: " + ", ".join(printable(p) for p in outputs.paths))
 
 
+SeedsOption = Annotated[str | None, typer.Option("--seeds", metavar="LIST",
+                                                 help="Seeds of fresh exercises: 1-30, or 1,4,9-12.")]
+
+
+def _seeded(lesson: str | None, seeds: str | None):
+    """One lesson per seed (the lesson's own numbers without --seeds)."""
+    from backprop_tutor.lesson import load, randomized
+    from backprop_tutor.seeds import parse_seeds
+
+    chosen = load(lesson)
+    return [chosen] if seeds is None else [randomized(chosen, s) for s in parse_seeds(seeds)]
+
+
+def _write_output(path: str | None, data: bytes) -> None:
+    """Bytes to a file, or to stdout without one; a file that cannot be written is one line, exit 2."""
+    if path is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        return
+    try:
+        with open(path, "wb") as f:
+            f.write(data)
+    except OSError as e:
+        raise TutorError(f"cannot write {echo(path)}: {e.strerror or e}") from None
+
+
+def _export_moodle(lessons, out: str | None) -> None:
+    from backprop_tutor.checking import Session
+    from backprop_tutor.moodle import bank
+
+    _write_output(out, bank([Session(chosen) for chosen in lessons]))
+
+
+EXPORTS = {"moodle-xml": _export_moodle}  # a target: a function of (lessons, output path)
+
+
+@app.command(cls=TutorCommand)
+@handled
+def export(
+    ctx: typer.Context,
+    to: Annotated[str, typer.Option("--to", metavar="|".join(EXPORTS), help="What to export to.",
+                                    show_default=False)],
+    lesson: LessonOption = None,
+    seeds: SeedsOption = None,
+    out: Annotated[str | None, typer.Option("--out", "-o", metavar="FILE",
+                                            help="Write here instead of stdout.")] = None,
+) -> None:
+    """Export a lesson for other tools.
+
+    moodle-xml: a question bank of numerical questions, one per step and seed, grouped per step.
+    Each has the right answer with its tolerance (the band `check` accepts) and one answer per known
+    mistake's value, at 0 %, with the mistake's explanation as feedback.
+
+    Example: backprop-tutor export --to moodle-xml --seeds 1-30 -o bank.xml
+    """
+    if to not in EXPORTS:
+        raise TutorError(f"--to must be one of {', '.join(EXPORTS)}, got '{echo(to)}'")
+    EXPORTS[to](_seeded(lesson, seeds), out)
+
+
 def _store(chosen):
     from backprop_tutor.lesson import bundled_dir
     from backprop_tutor.progress import Store, lesson_key

@@ -122,7 +122,8 @@ def read_rows(lines: Iterable[str], problems: list[str]) -> Iterator[Row]:
         if len(cells) != len(LONG):
             problems.append(f"line {line}: {len(cells)} fields, expected 4 (student, seed, quantity, value); skipped")
             continue
-        row = _row(line, *cells, problems=problems)
+        student, seed, quantity, value = cells
+        row = _row(line, student, seed, quantity, value, problems)
         if row is not None:
             yield row
 
@@ -317,8 +318,8 @@ def markdown(report: ClassReport, top: int = 3) -> str:
     from backprop_tutor.catalogue import symbol
 
     out = ["# Class report\n", "## Scores\n", "| student | seed | score | out of |", "|---|---|---|---|"]
-    for n, s, p, t in report.scores:
-        out.append(f"| {md_cell(n)} | {'' if s is None else s} | {p:g} | {t} |")
+    for n, seed, p, t in report.scores:
+        out.append(f"| {md_cell(n)} | {'' if seed is None else seed} | {p:g} | {t} |")
     out += ["", "## Steps\n", "| step | answered | right | carried | most common mistakes |", "|---|---|---|---|---|"]
     for s in report.ordered():
         common = "; ".join(f"{md_cell(m)} ×{c} ({md_cell(', '.join(s.students[m]))})"
@@ -378,8 +379,8 @@ def print_report(console, report: ClassReport, top: int = 3) -> None:
     scores = Table(title="Scores", title_justify="left")
     for name in ("student", "seed", "score", "out of"):
         scores.add_column(name, justify="left" if name == "student" else "right")
-    for n, s, p, t in report.scores:
-        scores.add_row(Text(printable(n)), Text("" if s is None else str(s)), Text(f"{p:g}"), Text(str(t)))
+    for n, seed, p, t in report.scores:
+        scores.add_row(Text(printable(n)), Text("" if seed is None else str(seed)), Text(f"{p:g}"), Text(str(t)))
     console.print(scores)
     steps = Table(title="Steps: who gets what right", title_justify="left")
     for name in ("step", "answered", "right", "carried", "most common mistakes"):
@@ -401,7 +402,7 @@ class Outputs:
         self._json = open(self.paths[1], "w", encoding="utf-8")
         self.writer = csv.writer(self._csv)
         self.writer.writerow(CSV_FIELDS)
-        self._json.write('{"lesson": %s, "students": [' % json.dumps(lesson, ensure_ascii=False))
+        self._json.write('{"lesson": ' + json.dumps(lesson, ensure_ascii=False) + ', "students": [')
         self.first = True
 
     def add(self, sheet: Sheet) -> None:

@@ -17,11 +17,11 @@ import tracemalloc
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 
-from classroom import ASKED, RULES, sheet  # noqa: E402
+from classroom import ASKED, RULES, sheet
 
-from backprop_tutor import grading  # noqa: E402
-from backprop_tutor.checking import Session  # noqa: E402
-from backprop_tutor.lesson import load, randomized  # noqa: E402
+from backprop_tutor import grading
+from backprop_tutor.checking import Session
+from backprop_tutor.lesson import load, randomized
 
 
 def main() -> None:
