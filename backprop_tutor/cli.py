@@ -701,6 +701,34 @@ def _seeded(lesson: str | None, seeds: str | None):
     return [chosen] if seeds is None else [randomized(chosen, s) for s in parse_seeds(seeds)]
 
 
+@app.command(cls=TutorCommand)
+@handled
+def worksheet(
+    ctx: typer.Context,
+    seeds: SeedsOption = None,
+    lesson: LessonOption = None,
+    fmt: Annotated[str, typer.Option("--format", metavar="md|tex", help="Markdown, or LaTeX for pdflatex.")] = "md",
+    out_dir: Annotated[str, typer.Option("--out", "-o", metavar="DIR", help="Where to write them.")] = ".",
+) -> None:
+    """Blank worksheets for a class, one per seed, and their answer keys.
+
+    Each sheet has the seed, the network drawn with its numbers, and every quantity to compute in the
+    lesson's order with space to write. `check --random --seed N` judges what students work out.
+
+    Example: backprop-tutor worksheet --seeds 1-30 --format tex -o sheets
+    """
+    from backprop_tutor.checking import Session
+    from backprop_tutor.worksheet import FORMATS, write
+
+    if fmt not in FORMATS:
+        raise TutorError(f"--format must be md or tex, got '{echo(fmt)}'")
+    try:
+        paths = write([Session(chosen) for chosen in _seeded(lesson, seeds)], fmt, out_dir)
+    except OSError as e:
+        raise TutorError(f"cannot write to {echo(out_dir)}: {e.strerror or e}") from None
+    print(f"Written: {len(paths) // 2} sheets and their keys in {printable(out_dir)}")
+
+
 def _write_output(path: str | None, data: bytes) -> None:
     """Bytes to a file, or to stdout without one; a file that cannot be written is one line, exit 2."""
     if path is None:

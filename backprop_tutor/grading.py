@@ -25,7 +25,7 @@ from backprop_tutor import answers, progress
 from backprop_tutor.checking import Session
 from backprop_tutor.errors import TutorError
 from backprop_tutor.lesson import Lesson, randomized
-from backprop_tutor.safe_text import echo
+from backprop_tutor.safe_text import echo, md_cell
 
 LONG = ("student", "seed", "quantity", "value")
 MAX_SEED = 10**9
@@ -305,13 +305,6 @@ class ClassReport:
                            "share_right": s.share_right,
                            "mistakes": [{"id": m, "count": c, "students": s.students[m]}
                                         for m, c in s.mistakes.most_common()]} for s in self.ordered()]}
-
-
-def md_cell(text: object) -> str:
-    """Text for a Markdown table cell: pipes, backslashes, markup and line breaks made inert."""
-    out = str(text).replace("\\", "\\\\").replace("|", "\\|").replace("`", "\\`").replace("*", "\\*")
-    out = out.replace("_", "\\_").replace("<", "&lt;").replace(">", "&gt;").replace("[", "\\[")
-    return " ".join(out.split())
 
 
 def markdown(report: ClassReport, top: int = 3) -> str:
