@@ -668,7 +668,7 @@ def grade(
     grader = grading.Grader(load(lesson))
     problems: list[str] = []
     if Path(answers_path).is_dir():
-        rows = grading.progress_rows(Path(answers_path), problems)
+        rows = grading.progress_rows(Path(answers_path), grader.lesson.name, problems)
     else:
         rows = grading.read_rows(grading.open_lines(answers_path), problems)
     report = grading.ClassReport(grader.order)
@@ -854,21 +854,57 @@ def start(
 
 @app.command(cls=TutorCommand)
 @handled
-def progress(ctx: typer.Context, lesson: LessonOption = None) -> None:
+def progress(
+    ctx: typer.Context,
+    lesson: LessonOption = None,
+    random: RandomOption = False,
+    seed: SeedOption = None,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object, for an instructor to collect "
+                                           "(`backprop-tutor grade` reads a folder of them).")] = False,
+    every: Annotated[bool, typer.Option("--all", help="Every bundled lesson, and every fresh exercise you "
+                                        "have worked on (with --json).")] = False,
+) -> None:
     """Show your progress in a lesson: each section, first-try accuracy per skill, hints used.
 
-    Example: backprop-tutor progress
+    Example: backprop-tutor progress --all --json > alice.json
     """
     from backprop_tutor.checking import Session
-    from backprop_tutor.lesson import load
     from backprop_tutor.render import progress_report
     from backprop_tutor.walk import Walk
 
-    chosen = load(lesson)
-    session = Session(chosen)
-    store = _store(chosen)
-    walk = Walk(session, store, _load_progress(store, session.trace), None, input)
-    progress_report(_console(ctx), walk)
+    if every and not json_out:
+        raise TutorError("--all goes with --json")
+    chosen = [_lesson(lesson, random, seed, need_seed=True)] if not every else _worked_lessons()
+    walks = []
+    for one in chosen:
+        session = Session(one)
+        store = _store(one)
+        walks.append(Walk(session, store, _load_progress(store, session.trace), None, input))
+    if json_out:
+        from backprop_tutor.grading import progress_record
+
+        records = [progress_record(w) for w in walks]
+        print(json_text({"lessons": records} if every else records[0]))
+        return
+    progress_report(_console(ctx), walks[0])
+
+
+def _worked_lessons():
+    """The bundled lessons, and every fresh exercise of one that has a progress file."""
+    import re
+
+    from backprop_tutor.lesson import bundled_names, load, randomized
+    from backprop_tutor.progress import home
+
+    names = bundled_names()
+    out = [load(n) for n in names]
+    folder = home() / "progress"
+    keys = sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+    for key in keys:
+        m = re.fullmatch(r"(.+)-seed(\d{1,9})", key)
+        if m and m[1] in names:
+            out.append(randomized(load(m[1]), int(m[2])))
+    return out
 
 
 @app.command(cls=TutorCommand)

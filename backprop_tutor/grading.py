@@ -153,29 +153,68 @@ def _wide(cells: list[str], header: list[str], line: int, problems: list[str]) -
                 yield row
 
 
-def progress_rows(folder: Path, problems: list[str]) -> Iterator[Row]:
-    """The values recorded in a folder of progress files (`progress --json` or the files themselves):
-    one student per file, named by the file; the seed from the file's lesson (``post-seed7``)."""
-    for n, path in enumerate(sorted(folder.glob("*.json")), 1):
+def progress_rows(folder: Path, lesson: str, problems: list[str]) -> Iterator[Row]:
+    """The answers in a folder of collected records (`progress --json`, `--all`, or the progress files
+    themselves), one student per file, named by the file (or its ``student`` field). Values done in the
+    walk or confirmed with `check` are answers; so is the last wrong value of a step not done. Steps
+    skipped or shown are not."""
+    for path in sorted(folder.glob("*.json")):
         try:
             with open(path, encoding="utf-8") as f:
                 data = json.loads(f.read(progress.MAX_BYTES + 1))
-            student = str(data.get("student") or path.stem)
-            seed = data.get("seed")
-            key = str(data.get("lesson", ""))
-            if seed is None and "-seed" in key:
-                seed = _seed(key.rsplit("-seed", 1)[1])
-            records = data["records"]
-            if not isinstance(records, dict):
-                raise TypeError("records is not a table")
-        except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
-            problems.append(f"{echo(path.name)}: not a progress file ({echo(str(e), 80)}); skipped")
+            entries = _entries(data)
+        except (OSError, ValueError, TypeError) as e:
+            problems.append(f"{echo(path.name)}: not a progress record ({echo(str(e), 80)}); skipped")
             continue
-        for qid, r in records.items():
-            typed = r.get("typed") or (repr(r["value"]) if isinstance(r, dict) and "value" in r else "") \
-                if isinstance(r, dict) else ""
-            if typed:
-                yield Row(n, student, seed if isinstance(seed, int) else None, str(qid), str(typed))
+        for entry in entries:
+            key = str(entry.get("lesson", ""))
+            seed = entry.get("seed")
+            if seed is None and "-seed" in key:
+                key, _, tail = key.rpartition("-seed")
+                seed = int(tail) if tail.isdigit() else None
+            if key != lesson or (seed is not None and not isinstance(seed, int)):
+                continue
+            student = str(entry.get("student") or path.stem)
+            records: dict = entry["records"] if isinstance(entry.get("records"), dict) else {}
+            wrong: dict = entry["wrong"] if isinstance(entry.get("wrong"), dict) else {}
+            for qid, r in records.items():
+                if isinstance(r, dict) and r.get("status") in (progress.RIGHT, progress.CHECKED):
+                    typed = r.get("typed") or (repr(float(r["value"])) if _real(r.get("value")) else "")
+                    if typed:
+                        yield Row(0, student, seed, str(qid), str(typed)[:MAX_FIELD])
+            for qid, typed in wrong.items():
+                if qid not in records and isinstance(typed, str):
+                    yield Row(0, student, seed, str(qid), typed[:MAX_FIELD])
+
+
+def _real(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def progress_record(walk) -> dict[str, object]:
+    """A learner's record in one lesson, for an instructor to collect (`progress --json`); `grade` reads it."""
+    from dataclasses import asdict
+
+    from backprop_tutor.walk import skill_accuracy
+
+    state, lesson = walk.state, walk.session.lesson
+    return {"lesson": lesson.name, "seed": lesson.seed, "title": lesson.title,
+            "steps": len(walk.asked), "done": sum(1 for s in walk.asked if state.done(s.qid)),
+            "sections": [{"section": h, "done": d, "of": t, "skipped": k} for h, d, t, k in walk.section_status()],
+            "first_try": [{"skill": k, "right": r, "answered": n}
+                          for k, r, n in skill_accuracy(state, walk.asked, walk.session.catalogue)],
+            "records": {q: asdict(r) for q, r in state.records.items()}, "wrong": dict(state.wrong),
+            "mistakes": [list(m) for m in state.mistakes]}
+
+
+def _entries(data: object) -> list[dict]:
+    """The lesson records of a collected file: one (`progress --json`), several (`--all`), or the
+    progress file itself."""
+    if isinstance(data, dict) and isinstance(data.get("lessons"), list):
+        return [e for e in data["lessons"] if isinstance(e, dict)]
+    if isinstance(data, dict):
+        return [data]
+    raise TypeError("not a JSON object")
 
 
 # judging ------------------------------------------------------------------------------------------

@@ -189,3 +189,34 @@ def test_a_missing_file_and_the_wide_form(tmp_path):
     got = {s["student"]: [a["verdict"] for a in s["answers"]] for s in data["students"]}
     assert got == {"ann": ["right", "right"], "bob": ["wrong", "carried"]}
     assert "unknown quantity 'bogus'" in run.stderr
+
+
+def test_grade_reads_a_folder_of_collected_progress_records(tmp_path):
+    """Two students check values on their own seeds; their `progress --json` / `--all` files are graded."""
+    lesson = load("post")
+    collected = tmp_path / "collected"
+    collected.mkdir()
+    plans = {"ann": (4, ()), "bob": (5, ("bias-left-out",))}
+    for name, (seed, mistakes) in plans.items():
+        home = tmp_path / name
+        mine, _ = sheet(given_of(Session(randomized(lesson, seed))), mistakes)
+        for q in ASKED[:6]:
+            subprocess.run([sys.executable, "-m", "backprop_tutor", "check", q, f"{mine[q]:.9g}", "--random",
+                            "--seed", str(seed)], env={"BACKPROP_TUTOR_HOME": str(home), "PATH": ""},
+                           capture_output=True, check=False)
+        args = ["progress", "--json", "--random", "--seed", str(seed)] if name == "ann" else \
+            ["progress", "--json", "--all"]
+        run = subprocess.run([sys.executable, "-m", "backprop_tutor", *args], capture_output=True, text=True,
+                             env={"BACKPROP_TUTOR_HOME": str(home), "PATH": ""})
+        assert run.returncode == 0, run.stderr
+        (collected / f"{name}.json").write_text(run.stdout)
+    (collected / "junk.json").write_text("{not json")
+    run = run_grade(tmp_path, str(collected), "-o", str(tmp_path / "out"))
+    assert run.returncode == 0, run.stderr
+    assert "junk.json: not a progress record" in run.stderr
+    data = json.loads((tmp_path / "out" / "grades.json").read_text())
+    got = {s["student"]: (s["seed"], [(a["quantity"], a["verdict"]) for a in s["answers"]]) for s in data["students"]}
+    assert got["ann"] == (4, [(q, "right") for q in ASKED[:6]])
+    # bob's wrong values are kept in his record as he typed them; the ones that follow from his net_h1 are carried
+    assert got["bob"] == (5, [("net_h1", "wrong"), ("out_h1", "carried"), ("net_h2", "right"), ("out_h2", "right"),
+                              ("net_o1", "carried"), ("out_o1", "carried")])
