@@ -677,7 +677,7 @@ def grade(
         report.add(sheet)
         if outputs:
             outputs.add(sheet)
-    for problem in problems:
+    for problem in sorted(problems, key=grading.line_of):
         print(f"backprop-tutor: {printable(problem)}", file=sys.stderr)
     if not report.scores:
         raise TutorError(f"no answers could be read from {echo(answers_path)}")

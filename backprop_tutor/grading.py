@@ -43,6 +43,11 @@ class Row:
     seed: int | None
     quantity: str
     value: str
+    source: str = ""  # the file a record came from, for a folder of records
+
+    @property
+    def where(self) -> str:
+        return f"line {self.line}" if self.line else self.source
 
 
 @dataclass
@@ -181,10 +186,10 @@ def progress_rows(folder: Path, lesson: str, problems: list[str]) -> Iterator[Ro
                 if isinstance(r, dict) and r.get("status") in (progress.RIGHT, progress.CHECKED):
                     typed = r.get("typed") or (repr(float(r["value"])) if _real(r.get("value")) else "")
                     if typed:
-                        yield Row(0, student, seed, str(qid), str(typed)[:MAX_FIELD])
+                        yield Row(0, student, seed, str(qid), str(typed)[:MAX_FIELD], echo(path.name))
             for qid, typed in wrong.items():
                 if qid not in records and isinstance(typed, str):
-                    yield Row(0, student, seed, str(qid), typed[:MAX_FIELD])
+                    yield Row(0, student, seed, str(qid), typed[:MAX_FIELD], echo(path.name))
 
 
 def _real(v: object) -> bool:
@@ -247,13 +252,13 @@ class Grader:
             try:
                 quantity = session.resolver.resolve(row.quantity)
             except TutorError as e:
-                problems.append(f"line {row.line}: {e}; skipped")
+                problems.append(f"{row.where}: {e}; skipped")
                 continue
             if quantity.given:
-                problems.append(f"line {row.line}: {quantity.id} is given, not computed; skipped")
+                problems.append(f"{row.where}: {quantity.id} is given, not computed; skipped")
                 continue
             if quantity.id in chosen:
-                problems.append(f"line {row.line}: a second answer of {echo(student)} for {quantity.id}; "
+                problems.append(f"{row.where}: a second answer of {echo(student)} for {quantity.id}; "
                                 "the first is kept, this one skipped")
                 continue
             chosen[quantity.id] = row
@@ -263,7 +268,7 @@ class Grader:
             try:
                 result = session.check(qid, row.value, state)
             except TutorError as e:
-                problems.append(f"line {row.line}: {e}; skipped")
+                problems.append(f"{row.where}: {e}; skipped")
                 continue
             verdict = result.verdict
             if verdict == answers.WRONG and result.findings and all(f.kind == "carried" and f.id == "carried"
@@ -293,10 +298,16 @@ def sheets(grader: Grader, rows: Iterable[Row], problems: list[str]) -> Iterator
         if len(seeds) > 1:
             for r in mine:
                 if r.seed != seed:
-                    problems.append(f"line {r.line}: {echo(student)} has seed {seed} on line {mine[0].line}, "
+                    problems.append(f"{r.where}: {echo(student)} has seed {seed} on {mine[0].where}, "
                                     f"{r.seed} here; skipped")
             mine = [r for r in mine if r.seed == seed]
         yield grader.grade(student, seed, mine, problems)
+
+
+def line_of(problem: str) -> int:
+    """The line number a problem names (0 if none): problems are reported in the file's order."""
+    head = problem.split(":", 1)[0]
+    return int(head[5:]) if head.startswith("line ") and head[5:].isdigit() else 0
 
 
 # the class report ---------------------------------------------------------------------------------

@@ -16,7 +16,6 @@ accepted as right on a step cannot be told from the right answer there and is no
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -535,8 +534,15 @@ class Diagnoser:
         ``strict``: only those that, typed in full, are judged wrong (outside the drift band)."""
         return [(v, f) for v, f in self.all_candidates(qid) if self.distinguishable(qid, v) or not strict]
 
-    @functools.cache  # noqa: B019 - one diagnoser serves one learner state, and lives as long as its session
     def all_candidates(self, qid: str) -> list[tuple[float, Finding]]:
+        # cached on the diagnoser itself (not functools.cache, whose class-wide cache would keep every
+        # diagnoser alive: a grader makes one per student's state and drops them)
+        cache = self.__dict__.setdefault("_candidates", {})
+        if qid not in cache:
+            cache[qid] = self._all_candidates(qid)
+        return cache[qid]
+
+    def _all_candidates(self, qid: str) -> list[tuple[float, Finding]]:
         true = self.trace[qid]
         out = [(t[qid], Finding("mistake", mid, self.text_of(mid))) for mid, t in self.variants.items() if qid in t]
         out += [(v, Finding("mistake", mid, self.text_of(mid))) for mid, v in self.local(qid).items()]
