@@ -429,10 +429,15 @@ def print_report(console, report: ClassReport, top: int = 3) -> None:
     for name in ("step", "answered", "right", "carried", "most common mistakes"):
         steps.add_column(name, justify="left" if name in ("step", "most common mistakes") else "right")
     for s in report.ordered():
-        common = "\n".join(f"{m} ×{c}: {', '.join(s.students[m])}" for m, c in s.mistakes.most_common(top))
+        common = "\n".join(f"{m} ×{c}: {_names(s.students[m])}" for m, c in s.mistakes.most_common(top))
         steps.add_row(Text(symbol(s.qid)), Text(str(s.answered)), Text(f"{s.share_right:.0%}"),
                       Text(str(s.carried)), Text(printable(common, multiline=True)))
     console.print(steps)
+
+
+def _names(students: list[str], shown: int = 6) -> str:
+    more = len(students) - shown
+    return ", ".join(students[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 class Outputs:
