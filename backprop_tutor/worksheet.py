@@ -79,8 +79,9 @@ def _verbatim(lines: list[str]) -> list[str]:
             r"\end{verbatim}"]
 
 
-PREAMBLE = [r"\documentclass[a4paper,11pt]{article}", r"\usepackage[T1]{fontenc}", r"\usepackage{longtable}",
-            r"\usepackage{array}", r"\setlength{\parindent}{0pt}", r"\renewcommand{\arraystretch}{1.8}",
+PREAMBLE = [r"\documentclass[a4paper,11pt]{article}", r"\usepackage[T1]{fontenc}",
+            r"\usepackage[margin=2cm]{geometry}", r"\usepackage{longtable}", r"\usepackage{array}",
+            r"\setlength{\parindent}{0pt}", r"\renewcommand{\arraystretch}{1.8}", r"\sloppy",
             r"\begin{document}"]
 
 
@@ -105,6 +106,9 @@ def sheet_tex(session: Session) -> str:
     return "\n".join([*out, r"\end{document}"]) + "\n"
 
 
+KEY_COLUMNS = r"\begin{longtable}{>{\raggedright\arraybackslash}p{3.6cm} >{\raggedright\arraybackslash}p{5.8cm} l l}"
+
+
 def key_tex(session: Session) -> str:
     lesson = session.lesson
     out = [*PREAMBLE, rf"\section*{{Answer key: {tex(lesson.title)}}}"]
@@ -114,12 +118,13 @@ def key_tex(session: Session) -> str:
         part = [q for q in session.catalogue.values() if q.section == section]
         if not part:
             continue
-        out += [rf"\subsection*{{{tex(heading)}}}", r"\begin{longtable}{l p{6.5cm} l l}", r"\hline",
+        out += [rf"\subsection*{{{tex(heading)}}}", KEY_COLUMNS, r"\hline",
                 r"quantity & formula & value & full precision \\", r"\hline"]
         for q in part:
             formula = "given" if q.given else describe_formula(q)
             v = session.trace[q.id]
-            out.append(rf"\texttt{{{tex(q.id)}}} & \texttt{{{tex(formula)}}} & {tex(post_digits(v))} & "
+            breakable = tex(formula).replace("*", r"*\allowbreak{}")  # a long product may wrap
+            out.append(rf"\texttt{{{tex(q.id)}}} & \texttt{{{breakable}}} & {tex(post_digits(v))} & "
                        rf"{tex(full_digits(v))} \\")
         out += [r"\hline", r"\end{longtable}"]
     return "\n".join([*out, r"\end{document}"]) + "\n"
