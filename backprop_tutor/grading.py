@@ -437,7 +437,9 @@ def print_report(console, report: ClassReport, top: int = 3) -> None:
 
 def _names(students: list[str], shown: int = 6) -> str:
     more = len(students) - shown
-    return ", ".join(students[:shown]) + (f" and {more} more" if more > 0 else "")
+    from backprop_tutor.safe_text import printable
+
+    return ", ".join(printable(n) for n in students[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 class Outputs:
