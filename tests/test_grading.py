@@ -145,6 +145,8 @@ short,row
 fay,,i1,0.05
 ann,,net_h1,0.3775
 "<b>\\input{x}|",,net_h1,0.3775
+"z\x1b[31m
+two lines",,net_h1,0.3775
 "eve,,net_h1
 gil,,net_h1,0.3775
 """
@@ -161,9 +163,10 @@ def test_bad_rows_are_named_by_line_and_skipped(tmp_path):
     run = run_grade(tmp_path, str(path), "-o", str(tmp_path / "out"))
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr
-    for line in (3, 4, 5, 6, 7, 8, 10):
+    for line in (3, 4, 5, 6, 7, 8, 12):
         assert f"line {line}:" in run.stderr
-    assert "line 10: a quote is not closed" in run.stderr
+    assert "line 12: a quote is not closed" in run.stderr
+    assert "\x1b" not in run.stdout and "z\\x1b[31m\\x0atwo lines" in run.stdout  # a name is shown, not obeyed
     md = (tmp_path / "out" / "report.md").read_text()
     assert "&lt;b&gt;\\\\input{x}\\|" in md  # escaped in a Markdown cell
     assert "| ann |  | 1 | 57 |" in md
