@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from backprop_tutor import answers, catalogue, progress
 from backprop_tutor.answers import Typed
@@ -46,6 +46,7 @@ class Session:
         self.catalogue = catalogue.build(lesson.network)
         self.resolver = catalogue.Resolver(self.catalogue)
         self._diagnosers: dict[tuple[frozenset, ...], mistakes.Diagnoser] = {}
+        self._variants: dict[tuple, Any] = {}  # the mistakes' traces, shared by the diagnosers
 
     def _rounded(self, digits: int, modes: tuple[str, ...]) -> list[dict[str, float]]:
         """For each rounding mode, every value as computed from intermediates rounded to ``digits``
@@ -201,6 +202,14 @@ class Session:
 
         return judge_for(self).judge(self.resolver.resolve(name), text)
 
+    def forget_learners(self, keep: int = 0) -> None:
+        """Drop the diagnosers computed for learners' states once there are more than ``keep`` (a grader,
+        after each student's sheet: students with the same right answers so far share one)."""
+        if len(self._diagnosers) > keep:
+            self._diagnosers.clear()
+        if len(self._variants) > 16 * keep:
+            self._variants.clear()
+
     def diagnoser(self, learner: Progress | None, qid: str) -> mistakes.Diagnoser:
         from backprop_tutor.mistakes import Diagnoser  # only for a wrong answer: `check` starts without it
 
@@ -222,7 +231,8 @@ class Session:
         key = (frozenset(known), frozenset(own.items()), frozenset(corrected.items()))
         if key not in self._diagnosers:  # the variants are computed once for what the learner has
             self._diagnosers[key] = Diagnoser(self.lesson.network, self.trace, self.catalogue,
-                                              self.drift, known, own, corrected, lambda: self.rounded)
+                                              self.drift, known, own, corrected, lambda: self.rounded,
+                                              self._variants)
         return self._diagnosers[key]
 
 

@@ -549,43 +549,6 @@ def graph(
         out.say(line)
 
 
-EXPORT_HELP = """Write the lesson as a short program that you can run.
-
---to numpy does the forward and backward pass by hand in matrices (the four equations of
-backpropagation); --to pytorch and --to jax let autograd do it. Each program checks its gradients
-and updated weights against the tutor's values, embedded at full precision, and prints them beside
-the lesson's names. Without -o the program is printed.
-
-Example: backprop-tutor export --to numpy -o post.py && python post.py
-"""
-
-
-@app.command(cls=TutorCommand, help=EXPORT_HELP)
-@handled
-def export(
-    to: Annotated[str, typer.Option("--to", metavar="numpy|pytorch|jax", help="What to write.")],
-    lesson: LessonOption = None,
-    random: RandomOption = False,
-    seed: SeedOption = None,
-    output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE",
-                                               help="Write to FILE instead of printing.")] = None,
-) -> None:
-    from backprop_tutor import export_code
-
-    target = export_code.check_target(to)  # (another target, such as a quiz format, gets its own module)
-    chosen = _lesson(lesson, random, seed)
-    text = export_code.program(chosen.name, chosen.network, target)
-    if output is None:
-        sys.stdout.write(text)
-        return
-    try:
-        with _open_for_writing(output) as f:
-            f.write(text)
-    except OSError as e:
-        raise TutorError(f"cannot write '{echo(output)}': {printable(e.strerror or str(e))}") from None
-    print(f"Wrote {echo(output)}: run it with python {echo(output)}", file=sys.stderr)
-
-
 @app.command("what-if", cls=TutorCommand, context_settings={"ignore_unknown_options": True})
 @handled
 def what_if(
@@ -762,6 +725,181 @@ def key(
     answer_key(Session(_lesson(lesson, random, seed)), fmt)
 
 
+@app.command(cls=TutorCommand)
+@handled
+def grade(
+    ctx: typer.Context,
+    answers_path: Annotated[str, typer.Argument(metavar="ANSWERS", show_default=False,
+                                                help="A CSV of answers, or a folder of progress files.")],
+    lesson: LessonOption = None,
+    out_dir: Annotated[str | None, typer.Option("--out", "-o", metavar="DIR",
+                                                help="Write grades.csv, grades.json and report.md here.")] = None,
+) -> None:
+    """Grade a class: every answer judged as `check` judges it, a score per student, a class report.
+
+    ANSWERS has rows `student,seed,quantity,value` (a header line first), or one row per student with
+    one column per quantity (header `student,seed,net_h1,out_h1,…`). An empty seed is the lesson's own
+    numbers. A value that follows from the student's own earlier slip counts as carried (full credit);
+    "give more digits" counts half. Bad rows are reported with their line number and skipped.
+
+    Example: backprop-tutor grade answers.csv -o graded
+    """
+    from pathlib import Path
+
+    from backprop_tutor import grading
+    from backprop_tutor.lesson import load
+
+    grader = grading.Grader(load(lesson))
+    problems: list[str] = []
+    if Path(answers_path).is_dir():
+        rows = grading.progress_rows(Path(answers_path), grader.lesson.name, problems)
+    else:
+        rows = grading.read_rows(grading.open_lines(answers_path), problems)
+    report = grading.ClassReport(grader.order)
+    outputs = grading.Outputs(out_dir, grader.lesson.name) if out_dir else None
+    for sheet in grading.sheets(grader, rows, problems):
+        report.add(sheet)
+        if outputs:
+            outputs.add(sheet)
+    for problem in sorted(problems, key=grading.line_of):
+        print(f"backprop-tutor: {printable(problem)}", file=sys.stderr)
+    if not report.scores:
+        raise TutorError(f"no answers could be read from {echo(answers_path)}")
+    if outputs:
+        outputs.close(report)
+    grading.print_report(_console(ctx), report)
+    if outputs:
+        print("Written: " + ", ".join(printable(p) for p in outputs.paths))
+
+
+SeedsOption = Annotated[str | None, typer.Option("--seeds", metavar="LIST",
+                                                 help="Seeds of fresh exercises: 1-30, or 1,4,9-12.")]
+
+
+def _seeded(lesson: str | None, seeds: str | None):
+    """One lesson per seed (the lesson's own numbers without --seeds)."""
+    from backprop_tutor.lesson import load, randomized
+    from backprop_tutor.seeds import parse_seeds
+
+    chosen = load(lesson)
+    return [chosen] if seeds is None else [randomized(chosen, s) for s in parse_seeds(seeds)]
+
+
+@app.command(cls=TutorCommand)
+@handled
+def worksheet(
+    ctx: typer.Context,
+    seeds: SeedsOption = None,
+    lesson: LessonOption = None,
+    fmt: Annotated[str, typer.Option("--format", metavar="md|tex", help="Markdown, or LaTeX for pdflatex.")] = "md",
+    out_dir: Annotated[str, typer.Option("--out", "-o", metavar="DIR", help="Where to write them.")] = ".",
+) -> None:
+    """Blank worksheets for a class, one per seed, and their answer keys.
+
+    Each sheet has the seed, the network drawn with its numbers, and every quantity to compute in the
+    lesson's order with space to write. `check --random --seed N` judges what students work out.
+
+    Example: backprop-tutor worksheet --seeds 1-30 --format tex -o sheets
+    """
+    from backprop_tutor.checking import Session
+    from backprop_tutor.worksheet import FORMATS, write
+
+    if fmt not in FORMATS:
+        raise TutorError(f"--format must be md or tex, got '{echo(fmt)}'")
+    try:
+        paths = write([Session(chosen) for chosen in _seeded(lesson, seeds)], fmt, out_dir)
+    except OSError as e:
+        raise TutorError(f"cannot write to {echo(out_dir)}: {e.strerror or e}") from None
+    print(f"Written: {len(paths) // 2} sheets and their keys in {printable(out_dir)}")
+
+
+def _write_output(path: str | None, data: bytes) -> None:
+    """Bytes to a file, or to stdout without one; a file that cannot be written is one line, exit 2."""
+    if path is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        return
+    try:
+        with open(path, "wb") as f:
+            f.write(data)
+    except OSError as e:
+        raise TutorError(f"cannot write {echo(path)}: {e.strerror or e}") from None
+
+
+def _export_moodle(lessons, out: str | None) -> None:
+    from backprop_tutor.checking import Session
+    from backprop_tutor.moodle import bank
+
+    _write_output(out, bank([Session(chosen) for chosen in lessons]))
+
+
+def _export_program(target: str):
+    def write(lessons, out: str | None) -> None:
+        from backprop_tutor import export_code
+
+        if len(lessons) != 1:
+            raise TutorError(f"--to {target} writes one program: give one lesson (--random --seed N), not --seeds")
+        chosen = lessons[0]
+        text = export_code.program(chosen.name, chosen.network, target)
+        if out is None:
+            sys.stdout.write(text)
+            return
+        try:
+            with _open_for_writing(out) as f:
+                f.write(text)
+        except OSError as e:
+            raise TutorError(f"cannot write '{echo(out)}': {printable(e.strerror or str(e))}") from None
+        print(f"Wrote {echo(out)}: run it with python {echo(out)}", file=sys.stderr)
+    return write
+
+
+# a target: a function of (lessons, output path); the programs' own modules live in export_code
+EXPORTS = {"moodle-xml": _export_moodle, "numpy": _export_program("numpy"),
+           "pytorch": _export_program("pytorch"), "jax": _export_program("jax")}
+EXPORTS["torch"] = EXPORTS["pytorch"]
+
+EXPORT_HELP = """Export a lesson for other tools: a program you can run, or a question bank.
+
+--to numpy writes a short program that does the forward and backward pass by hand in matrices (the
+four equations of backpropagation); --to pytorch and --to jax let autograd do it. Each program
+checks its gradients and updated weights against the tutor's values, embedded at full precision,
+and prints them beside the lesson's names.
+
+--to moodle-xml writes a question bank of numerical questions, one per step and seed, grouped per
+step. Each has the right answer with its tolerance (the band `check` accepts) and one answer per
+known mistake's value, at 0 %, with the mistake's explanation as feedback.
+
+Without -o the result is printed.
+
+Example: backprop-tutor export --to numpy -o post.py && python post.py
+
+Example: backprop-tutor export --to moodle-xml --seeds 1-30 -o bank.xml
+"""
+
+
+@app.command(cls=TutorCommand, help=EXPORT_HELP)
+@handled
+def export(
+    ctx: typer.Context,
+    to: Annotated[str, typer.Option("--to", metavar="numpy|pytorch|jax|moodle-xml", help="What to export to.",
+                                    show_default=False)],
+    lesson: LessonOption = None,
+    random: RandomOption = False,
+    seed: SeedOption = None,
+    seeds: SeedsOption = None,
+    out: Annotated[str | None, typer.Option("--output", "--out", "-o", metavar="FILE",
+                                            help="Write here instead of printing.")] = None,
+) -> None:
+    name = to.strip().lower()
+    if name not in EXPORTS:
+        raise TutorError(f"no export target '{echo(to)}': choose numpy, pytorch, jax or moodle-xml")
+    if seeds is not None and (random or seed is not None):
+        raise TutorError("give either --seeds or --random/--seed, not both")
+    lessons = _seeded(lesson, seeds) if seeds is not None or not (random or seed is not None) \
+        else [_lesson(lesson, random, seed)]
+    EXPORTS[name](lessons, out)
+
+
 def _store(chosen):
     from backprop_tutor.lesson import bundled_dir
     from backprop_tutor.progress import Store, lesson_key
@@ -863,21 +1001,57 @@ def _matrix_walk(ctx: typer.Context, session, store, state) -> None:
 
 @app.command(cls=TutorCommand)
 @handled
-def progress(ctx: typer.Context, lesson: LessonOption = None) -> None:
+def progress(
+    ctx: typer.Context,
+    lesson: LessonOption = None,
+    random: RandomOption = False,
+    seed: SeedOption = None,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object, for an instructor to collect "
+                                           "(`backprop-tutor grade` reads a folder of them).")] = False,
+    every: Annotated[bool, typer.Option("--all", help="Every bundled lesson, and every fresh exercise you "
+                                        "have worked on (with --json).")] = False,
+) -> None:
     """Show your progress in a lesson: each section, first-try accuracy per skill, hints used.
 
-    Example: backprop-tutor progress
+    Example: backprop-tutor progress --all --json > alice.json
     """
     from backprop_tutor.checking import Session
-    from backprop_tutor.lesson import load
     from backprop_tutor.render import progress_report
     from backprop_tutor.walk import Walk
 
-    chosen = load(lesson)
-    session = Session(chosen)
-    store = _store(chosen)
-    walk = Walk(session, store, _load_progress(store, session.trace), None, input)
-    progress_report(_console(ctx), walk)
+    if every and not json_out:
+        raise TutorError("--all goes with --json")
+    chosen = [_lesson(lesson, random, seed, need_seed=True)] if not every else _worked_lessons()
+    walks = []
+    for one in chosen:
+        session = Session(one)
+        store = _store(one)
+        walks.append(Walk(session, store, _load_progress(store, session.trace), None, input))
+    if json_out:
+        from backprop_tutor.grading import progress_record
+
+        records = [progress_record(w) for w in walks]
+        print(json_text({"lessons": records} if every else records[0]))
+        return
+    progress_report(_console(ctx), walks[0])
+
+
+def _worked_lessons():
+    """The bundled lessons, and every fresh exercise of one that has a progress file."""
+    import re
+
+    from backprop_tutor.lesson import bundled_names, load, randomized
+    from backprop_tutor.progress import home
+
+    names = bundled_names()
+    out = [load(n) for n in names]
+    folder = home() / "progress"
+    keys = sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+    for key in keys:
+        m = re.fullmatch(r"(.+)-seed(\d{1,9})", key)
+        if m and m[1] in names:
+            out.append(randomized(load(m[1]), int(m[2])))
+    return out
 
 
 @app.command(cls=TutorCommand)

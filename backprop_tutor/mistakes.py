@@ -16,13 +16,13 @@ accepted as right on a step cannot be told from the right answer there and is no
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
 from functools import cached_property
+from typing import Any
 
 from backprop_tutor import answers
 from backprop_tutor.answers import Typed
@@ -447,22 +447,33 @@ class Diagnoser:
     ``own``: the learner's own wrong values of quantities not yet right, for carried errors.
     ``corrected``: earlier wrong values of quantities the learner has since got right.
     ``rounded``: gives each value as computed from intermediates rounded to 3 or 4 significant digits.
+    ``shared``: the mistakes' traces by what is pinned (and each step's mistakes by the learner's wrong
+    values), shared by the diagnosers of one lesson: they depend on nothing else, so learners with the
+    same values compute them once.
     """
 
     def __init__(self, net: Network, trace: dict[str, float], catalogue: dict[str, Quantity],
                  drift: dict[str, float], known: set[str] | None = None, own: dict[str, float] | None = None,
                  corrected: dict[str, float] | None = None,
-                 rounded: Callable[[], Sequence[dict[str, float]]] = tuple):
+                 rounded: Callable[[], Sequence[dict[str, float]]] = tuple,
+                 shared: dict[tuple, Any] | None = None):
         self.net, self.trace, self.catalogue, self.drift = net, trace, catalogue, drift
         self.known = {q: trace[q] for q in (known or set()) if q in trace}
         self.own = {q: v for q, v in (own or {}).items() if q in trace}
         self.corrected = {q: v for q, v in (corrected or {}).items() if q in trace and q in self.known}
         self._rounded = rounded
+        self._shared = {} if shared is None else shared
         self.they, self.it = (("feed", "feeds") if net.layout.numbering == "by-receiver" else ("leave", "leaves"))
 
     # the mistakes, each run on the whole lesson ---------------------------------------------------
 
     def _variants(self, pinned: dict[str, float]) -> dict[str, dict[str, float]]:
+        key = ("variants", frozenset(pinned.items()))
+        if key not in self._shared:
+            self._shared[key] = self._run_variants(pinned)
+        return self._shared[key]
+
+    def _run_variants(self, pinned: dict[str, float]) -> dict[str, dict[str, float]]:
         out = {}
         for m in MISTAKES:
             net = m.network(self.net)
@@ -484,8 +495,11 @@ class Diagnoser:
         learner's own wrong values say otherwise): what the rule gives from this step's right parts."""
         if self.ancestors(qid) <= set(self.known):
             return {}  # the whole-lesson variants are already local
-        pinned = {q: v for q, v in self.trace.items() if q != qid} | {
-            q: v for q, v in self.own.items() if q != qid and q not in self.known}
+        mine = {q: v for q, v in self.own.items() if q != qid and q not in self.known}
+        key = ("local", qid, frozenset(mine.items()))  # the same for every learner with these wrong values
+        if key in self._shared:
+            return self._shared[key]
+        pinned = {q: v for q, v in self.trace.items() if q != qid} | mine
         out = {}
         for m in MISTAKES:
             net = m.network(self.net)
@@ -495,6 +509,7 @@ class Diagnoser:
                 out[m.id] = run(net, rules=m.rules(net), pinned=pinned)[qid]
             except (OverflowError, ZeroDivisionError, ValueError, KeyError):
                 continue
+        self._shared[key] = out
         return out
 
     def text_of(self, mid: str) -> str:
@@ -535,8 +550,15 @@ class Diagnoser:
         ``strict``: only those that, typed in full, are judged wrong (outside the drift band)."""
         return [(v, f) for v, f in self.all_candidates(qid) if self.distinguishable(qid, v) or not strict]
 
-    @functools.cache  # noqa: B019 - one diagnoser serves one learner state, and lives as long as its session
     def all_candidates(self, qid: str) -> list[tuple[float, Finding]]:
+        # cached on the diagnoser itself (not functools.cache, whose class-wide cache would keep every
+        # diagnoser alive: a grader makes one per student's state and drops them)
+        cache = self.__dict__.setdefault("_candidates", {})
+        if qid not in cache:
+            cache[qid] = self._all_candidates(qid)
+        return cache[qid]
+
+    def _all_candidates(self, qid: str) -> list[tuple[float, Finding]]:
         true = self.trace[qid]
         out = [(t[qid], Finding("mistake", mid, self.text_of(mid))) for mid, t in self.variants.items() if qid in t]
         out += [(v, Finding("mistake", mid, self.text_of(mid))) for mid, v in self.local(qid).items()]

@@ -53,3 +53,11 @@ def json_text(value: object) -> str:
     import json
 
     return _UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(value, ensure_ascii=False))
+
+
+def md_cell(text: str) -> str:
+    """Text for a Markdown table cell: pipes, backslashes, Markdown and HTML markup made inert, one line."""
+    for a, b in (("\\", "\\\\"), ("|", "\\|"), ("`", "\\`"), ("*", "\\*"), ("_", "\\_"), ("[", "\\["),
+                 ("<", "&lt;"), (">", "&gt;")):
+        text = text.replace(a, b)
+    return " ".join(text.split())
