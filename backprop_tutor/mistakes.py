@@ -100,6 +100,18 @@ class SlopeTwice(Rules):
         return act.slope(out, act.f(out)) if act.name == "logistic" else act.slope(net, out)
 
 
+class FromOut(Rules):
+    """The slopes as a learner writes them, from out: out(1 − out), 1 − out². (The engine computes them
+    from net, which keeps their digits; with a learner's own out, only this form follows from it.)"""
+
+    def act_slope(self, act: Activation, net: float, out: float, output_layer: bool) -> float:
+        if act.name == "logistic":
+            return out * (1 - out)
+        if act.name == "tanh":
+            return 1 - out * out
+        return act.slope(net, out)
+
+
 class OtherActivationSlope(Rules):
     """The tanh slope 1 − out² for a logistic neuron, or the logistic slope out(1 − out) for tanh."""
 
@@ -857,7 +869,8 @@ class Diagnoser:
         wrong = {d: v for d, v in self.own.items() if d in ancestors and self.distinguishable(d, v)}
         stale = {d: v for d, v in self.corrected.items() if d in ancestors and self.distinguishable(d, v)}
         if stale:
-            then = run(self.net, pinned={k: x for k, x in self.known.items() if k not in stale} | stale | wrong)
+            then = run(self.net, rules=FromOut(),
+                       pinned={k: x for k, x in self.known.items() if k not in stale} | stale | wrong)
             if self.matches(typed, then.get(qid, math.nan), qid):
                 names = ", ".join(symbol(d) for d in self.first(stale))
                 return [Finding("carried", "stale", f"This still uses your earlier {names}, which you have "
@@ -865,7 +878,7 @@ class Diagnoser:
         if not wrong:
             return []
         root = ", ".join(symbol(d) for d in self.first(wrong))
-        value = run(self.net, pinned=self.known | wrong).get(qid)
+        value = run(self.net, rules=FromOut(), pinned=self.known | wrong).get(qid)
         if value is not None and self.matches(typed, value, qid):
             return [Finding("carried", "carried", f"This follows from your {root}, the first value that was "
                             "off: fix that, and this one will follow.")]

@@ -299,3 +299,12 @@ def test_a_corrected_value_is_remembered_across_sessions(cli):
     assert cli("check", "net_h1", "0.3775").exit_code == 0
     data = json.loads(cli("check", "out_h1", f"{sigma(0.0275):.9f}", "--json").stdout)
     assert [d["id"] for d in data["diagnosis"]] == ["stale"]
+
+
+def test_a_slope_from_a_wrong_out_is_carried_not_a_new_mistake():
+    """out_o2 typed as net_o2 (no squash); the slope out(1 − out) from that out follows from it."""
+    s = session()
+    state = walked_to(s, "out_o2")
+    state.note_wrong("out_o2", f"{P.net_o[1]:.9f}", [])
+    result = s.check("dout_o2/dnet_o2", f"{P.net_o[1] * (1 - P.net_o[1]):.9f}", state)
+    assert [f.kind for f in result.findings] == ["carried"], result.findings
