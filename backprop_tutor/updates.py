@@ -13,10 +13,12 @@ definitions: the fallback of the compiled loop where it meets an overflow, and a
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from backprop_tutor.network import ACTIVATIONS, LOSSES, Network, softmax
 
 
-class Updates:
+class Updates(ABC):
     """Gradient descent on one network's samples, on a flat list of parameters."""
 
     def __init__(self, net: Network, learning_rate: float | None = None, batch_size: int | None = None,
@@ -44,13 +46,13 @@ class Updates:
     def network(self, p: list[float]) -> Network:
         return self.net.with_values(**dict(zip(self.names, p, strict=True)))
 
+    @abstractmethod
     def step(self, p: list[float], n: int, done: int = 0) -> None:
         """``n`` updates, in place; ``done`` updates came before them (it picks the next batch)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def evaluate(self, p: list[float]) -> tuple[float, tuple[float, ...]]:
         """E_total over every sample, and the outputs, sample by sample, for these parameters."""
-        raise NotImplementedError
 
 
 # ---------------------------------------------------------------------------------------------
