@@ -152,7 +152,7 @@ class Session:
                                     self.rivals(quantity.id, learner) if verdict == answers.DRIFT else ())
             k = answers.confused_with(typed, values)
             if k is not None and verdict != answers.RIGHT and typed.digits >= answers.MIN_DIGITS:
-                confusion = (near[k][1], answers.digits_to_tell(true, values))
+                confusion = (near[k][1], max(answers.digits_to_tell(true, values), typed.digits + 1))
             elif verdict == answers.RIGHT and (short := self.short_step(quantity.id, typed)):
                 verdict, confusion = answers.IMPRECISE, short
         erratum = None

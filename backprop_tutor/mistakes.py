@@ -384,6 +384,8 @@ MISTAKES: tuple[Mistake, ...] = (
             family="net-as-source"),
     step_mistake("wrong-index", "The paths from h go to every neuron of the next layer: one term each, "
             "δ of that neuron times the weight from h into it."),
+    step_mistake("one-not-updated", "After the update, use every new weight and bias: list them before the "
+                 "forward pass."),
     step_mistake("old-outputs", "After the update, compute the forward pass again from the inputs: each "
                  "layer uses the new outputs of the layer before."),
     step_mistake("error-of-sum", "Square each output's difference first, then add: E_total = Σ ½(target − out)²."),
@@ -542,15 +544,21 @@ class Diagnoser:
         exact = Decimal(value)
         return answers.exact(typed, exact) or (typed.digits >= answers.MIN_DIGITS and answers.agrees(typed, exact))
 
-    def near(self, typed: Typed, value: float, qid: str) -> bool:
+    def near(self, typed: Typed, value: float, qid: str, own: bool = False) -> bool:
         """Within the rounding drift of this value, and nearer to it than to the right one."""
         if not math.isfinite(value) or typed.digits < answers.MIN_DIGITS:
             return False
         t = float(typed.value)
-        return abs(t - value) <= self.drift[qid] and abs(t - value) < abs(t - self.trace[qid]) / 4
+        off = abs(t - value)
+        if not own and typed.digits > self.NEAR_DIGITS and off > 1000 * float(typed.unit):
+            return False  # carried to many digits, yet far off at them: not this value rounded on the way
+        return off <= self.drift[qid] and off < abs(t - self.trace[qid]) / 4
+
+    NEAR_DIGITS = 6
 
     def matches(self, typed: Typed, value: float, qid: str) -> bool:
-        return self.agrees(typed, value) or self.near(typed, value, qid)
+        """Agrees, or is near: what follows from the learner's own values, which they rounded as they went."""
+        return self.agrees(typed, value) or self.near(typed, value, qid, own=True)
 
     def mistakes_on(self, qid: str) -> dict[str, float]:
         """The value each whole-lesson mistake gives on this step, where it can be told from the right one."""
@@ -575,7 +583,34 @@ class Diagnoser:
         out = [(t[qid], Finding("mistake", mid, self.text_of(mid))) for mid, t in self.variants.items() if qid in t]
         out += [(v, Finding("mistake", mid, self.text_of(mid))) for mid, v in self.local(qid).items()]
         out += self.on_step(qid, self.view())
+        out += self.one_left_out(qid)
         return [(v, f) for v, f in out if math.isfinite(v) and abs(v - true) > abs(true) * 1e-12]
+
+    MOST_PARAMETERS = 64  # beyond this many trained parameters, one run each would be too slow
+
+    @cached_property
+    def one_not_updated(self) -> dict[str, dict[str, float]]:
+        """For each trained parameter, the lesson after the update with that one left as it was."""
+        params = [p for p in (*self.net.weights, *self.net.biases) if f"{p}+" in self.trace]
+        if len(params) > self.MOST_PARAMETERS:
+            return {}
+        out = {}
+        for p in params:
+            try:
+                out[p] = run(self.net, pinned=self.known | {f"{p}+": self.trace[p]})
+            except (OverflowError, ZeroDivisionError, ValueError):
+                continue
+        return out
+
+    def one_left_out(self, qid: str) -> list[tuple[float, Finding]]:
+        """A value after the update computed with one weight or bias not updated."""
+        if not qid.endswith("+") or qid[:-1] in self.net.weights or qid[:-1] in self.net.biases:
+            return []
+        q = self.catalogue[qid]
+        return [(t[qid], Finding("mistake", "one-not-updated", f"You computed {q.symbol} with {symbol(p)} as it was "
+                                 f"before the update: every trained weight and bias takes its new value, "
+                                 f"{symbol(p + '+')}."))
+                for p, t in self.one_not_updated.items() if qid in t]
 
     def confusers(self, qid: str) -> list[tuple[float, Finding]]:
         """What a right-looking answer could be confused with on this step."""
@@ -614,6 +649,15 @@ class Diagnoser:
                 for value, mid, text in self.alternatives(f, v):
                     add(rest * value, mid, text)
                 add(rest * v(f) * v(f), "factor-twice", f"You multiplied by {symbol(f)} twice: {q.symbol} = {whole}.")
+            for f in factors:  # ∂E/∂out_j · ∂out_j/∂net_j is δ_j: the neighbour's δ in its place
+                m = re.fullmatch(r"dout_(\w+)/dnet_\1", f)
+                if m and f"dE_total/dout_{m[1]}" in factors:
+                    j = m[1]
+                    rest = _prod([v(g) for g in factors if g not in (f, f"dE_total/dout_{j}")])
+                    for other in self.net.layout.neurons[self.layer_of(j)]:
+                        if other != j and f"delta_{other}" in self.trace:
+                            add(rest * v(f"delta_{other}"), "wrong-neuron", f"You used δ_{other} where δ_{j} "
+                                f"belongs (∂E_total/∂out_{j} · ∂out_{j}/∂net_{j}).")
             if qid.startswith("dE_total/d"):
                 add(_prod([v(f) for f in factors]) * v("eta"), "eta-in-gradient",
                     "You multiplied by η: the gradient has no η in it; η comes in at the update.")

@@ -155,7 +155,10 @@ MISTAKEN = [
     ("post", "net_o1⁺", "w5⁺*out_h1 + w6⁺*out_h2 + b2", "old-outputs"),
     ("post", "net_o1⁺", "w5*out_h1⁺ + w6*out_h2⁺ + b2", "not-updated"),
 ]
-NOT_AS_FORMULAS: dict[str, str] = {}  # named for values only, and why a formula cannot show them
+NOT_AS_FORMULAS = {  # named for values only, and why a formula cannot show them
+    "one-not-updated": "a value after the update rerun with one parameter held at its old value; in a formula "
+                       "the old name in place of the new one is named as a name put where another belongs",
+}
 
 
 def test_every_mistake_rule_is_tried():

@@ -308,3 +308,33 @@ def test_a_slope_from_a_wrong_out_is_carried_not_a_new_mistake():
     state.note_wrong("out_o2", f"{P.net_o[1]:.9f}", [])
     result = s.check("dout_o2/dnet_o2", f"{P.net_o[1] * (1 - P.net_o[1]):.9f}", state)
     assert [f.kind for f in result.findings] == ["carried"], result.findings
+
+
+def after_update_without(weight):
+    """E_total⁺ of the post by hand, with every weight updated except ``weight``."""
+    p = Post()
+    g = {"w5": p.delta_o[0] * p.out_h[0], "w6": p.delta_o[0] * p.out_h[1],
+         "w7": p.delta_o[1] * p.out_h[0], "w8": p.delta_o[1] * p.out_h[1]}
+    d_h = [(p.delta_o[0] * p.w["w5"] + p.delta_o[1] * p.w["w7"]) * p.slope_h[0],
+           (p.delta_o[0] * p.w["w6"] + p.delta_o[1] * p.w["w8"]) * p.slope_h[1]]
+    g |= {"w1": d_h[0] * p.i[0], "w2": d_h[0] * p.i[1], "w3": d_h[1] * p.i[0], "w4": d_h[1] * p.i[1]}
+    w = {k: (v if k == weight else v - p.eta * g[k]) for k, v in p.w.items()}
+    h = [sigma(w["w1"] * p.i[0] + w["w2"] * p.i[1] + p.b1), sigma(w["w3"] * p.i[0] + w["w4"] * p.i[1] + p.b1)]
+    o = [sigma(w["w5"] * h[0] + w["w6"] * h[1] + p.b2), sigma(w["w7"] * h[0] + w["w8"] * h[1] + p.b2)]
+    return sum(0.5 * (t - x) ** 2 for t, x in zip(p.t, o))
+
+
+@pytest.mark.parametrize("weight", ["w5", "w7", "w8", "w1"])
+def test_the_error_after_the_update_with_one_weight_not_updated_is_not_drift(weight):
+    s = session()
+    value = after_update_without(weight)
+    assert abs(value - 0.291027774) > 5e-8  # it is another value (the post's E_total⁺ is 0.291027774)
+    result = s.check("E_total+", f"{value:.9f}")
+    assert not result.accepted, (weight, result.verdict)
+    assert "one-not-updated" in [f.id for f in result.findings]
+
+
+def test_the_neighbours_delta_in_a_three_factor_gradient_is_the_wrong_neuron():
+    value = P.delta_o[1] * P.out_h[0]  # δ_o2 · out_h1 for ∂E/∂w5
+    result = session().check("dE_total/dw5", f"{value:.9f}")
+    assert [f.id for f in result.findings] == ["wrong-neuron"], result.findings
