@@ -688,20 +688,20 @@ class Diagnoser:
             add(grad, "gradient-typed", f"That is the gradient {symbol(g)}; {q.symbol} is {symbol(p)} − η·{symbol(g)}.")
             add(eta * grad, "step-typed", f"That is the step η·{symbol(g)}; {q.symbol} is {symbol(p)} minus it.")
             add(w, "not-updated", f"That is {symbol(p)} before the update: {q.symbol} = {symbol(p)} − η·{symbol(g)}.")
-        elif (sh.terms and len(sh.terms[0]) == 1) or re.fullmatch(r"dout_(\w+)/dnet_\1", qid):
+        elif (sh.terms and len(sh.terms[0]) == 1) or re.fullmatch(r"dout_(\w+)/dnet_\1(?:@\d+)?", qid):
             # a step that copies one value (∂net/∂w, a path's weight), or a slope
             out += [(value, Finding("mistake", mid, text)) for value, mid, text in self.alternatives(qid, v)]
         return out
 
     def left_out_id(self, f: str) -> str:
-        if m := re.fullmatch(r"dout_(\w+)/dnet_\1", f):
+        if m := re.fullmatch(r"dout_(\w+)/dnet_\1(?:@\d+)?", f):
             return "output-slope-forgotten" if m[1] in self.net.layout.neurons[-1] else "hidden-slope-forgotten"
         return "factor-left-out"
 
     def term_id(self, qid: str) -> str:
         if qid.startswith("E_total"):
             return "one-output-error"
-        if re.fullmatch(r"dE_total/dout_\w+", qid):
+        if re.fullmatch(r"dE_total/dout_\w+(?:@\d+)?", qid):
             return "one-path"
         return "term-left-out"
 
@@ -709,15 +709,27 @@ class Diagnoser:
         return next(l for l, names in enumerate(self.net.layout.neurons) if neuron in names)
 
     def alternatives(self, f: str, v: Callable[[str], float]) -> list[tuple[float, str, str]]:
-        """Values a learner may put in place of the part ``f``, with the mistake each one is."""
-        L, t = self.net.layout, self.trace
+        """Values a learner may put in place of the part ``f``, with the mistake each one is. A part of
+        one sample (``dout_h1/dnet_h1@2``) has the same alternatives, taken from that sample."""
+        m = re.fullmatch(r"(.+)(@\d+)", f)
+        if not m:
+            return self._alternatives(f, f, v, lambda x: x in self.trace)
+        suffix = m[2]
+
+        def per(x: str) -> str:
+            return x + suffix if x + suffix in self.trace else x
+        return self._alternatives(m[1], f, lambda x: v(per(x)), lambda x: per(x) in self.trace)
+
+    def _alternatives(self, f: str, real: str, v: Callable[[str], float],
+                      has: Callable[[str], bool]) -> list[tuple[float, str, str]]:
+        L = self.net.layout
         out: list[tuple[float, str, str]] = []
         if m := re.fullmatch(r"dout_(\w+)/dnet_\1", f):  # a slope
             j = m[1]
             l = self.layer_of(j)
             act = self.net.activations[l - 1]
             for k in L.neurons[l]:
-                if k != j and f"dout_{k}/dnet_{k}" in t:
+                if k != j and has(f"dout_{k}/dnet_{k}"):
                     out.append((v(f"dout_{k}/dnet_{k}"), "wrong-neuron",
                                 f"You used the slope of {k}, ∂out_{k}/∂net_{k}, where {j}'s belongs."))
             o, n = v(f"out_{j}"), v(f"net_{j}")
@@ -730,7 +742,7 @@ class Diagnoser:
                 out.append((o * (1 - o), "other-activation-slope", self.text_of("other-activation-slope")))
         elif m := re.fullmatch(r"delta_(\w+)", f):
             j = m[1]
-            if f"dE_total/dout_{j}" in t and f"dout_{j}/dnet_{j}" in t:
+            if has(f"dE_total/dout_{j}") and has(f"dout_{j}/dnet_{j}"):
                 out.append((v(f"dE_total/dout_{j}"), self.left_out_id(f"dout_{j}/dnet_{j}"),
                             f"You used ∂E_total/∂out_{j} where δ_{j} belongs: δ_{j} also has {j}'s slope "
                             f"∂out_{j}/∂net_{j} in it."))
@@ -739,10 +751,11 @@ class Diagnoser:
                     out.append((v(f"delta_{k}"), "wrong-neuron", f"You used δ_{k} where δ_{j} belongs."))
         elif m := re.fullmatch(r"dnet_(\w+)/d(w\d+)", f):  # what a weight multiplies
             j, w = m[1], m[2]
-            src = self.catalogue[f].deps[0] if self.catalogue[f].deps else None
+            src = self.catalogue[real].deps[0] if self.catalogue[real].deps else None
+            src = src.split("@")[0] if src else None
             out.append((v(w), "weight-as-input", f"You used the weight {w} where the value it multiplies "
                         f"belongs: ∂net_{j}/∂{w} is {symbol(src or w)}."))
-            if src and src.startswith("out_") and f"net_{src[4:]}" in t:
+            if src and src.startswith("out_") and has(f"net_{src[4:]}"):
                 out.append((v(f"net_{src[4:]}"), "net-as-source", self.text_of("net-as-source")))
             l, r, s_ = L.connection(w)
             sources = L.neurons[l]
@@ -751,9 +764,9 @@ class Diagnoser:
                 other_value = other if other.startswith("i") else f"out_{other}"
                 out.append((v(other_value), "wrong-source", self.text_of("wrong-source")))
         elif m := re.fullmatch(r"dnet_(\w+)/dout_(\w+)", f):  # a path's weight
-            w = self.catalogue[f].deps[0]
-            if f"{w}+" in t:
-                out.append((t[f"{w}+"], "updated-weights", self.text_of("updated-weights")))
+            w = self.catalogue[real].deps[0]
+            if f"{w}+" in self.trace:
+                out.append((self.trace[f"{w}+"], "updated-weights", self.text_of("updated-weights")))
             l, r, s_ = L.connection(w)
             other = other_numbering_layout(L).weights[l][r][s_]
             for w2 in L.weights[l][0][s_], other:
