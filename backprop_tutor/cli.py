@@ -820,8 +820,8 @@ def _write_output(path: str | None, data: bytes) -> None:
         sys.stdout.buffer.write(data)
         return
     try:
-        with open(path, "wb") as f:
-            f.write(data)
+        with _open_for_writing(path) as f:  # (a FIFO that nothing reads is refused, never waited on)
+            f.write(data.decode("utf-8"))
     except OSError as e:
         raise TutorError(f"cannot write {echo(path)}: {e.strerror or e}") from None
 

@@ -25,7 +25,7 @@ from backprop_tutor import answers, progress
 from backprop_tutor.checking import Session
 from backprop_tutor.errors import TutorError
 from backprop_tutor.lesson import Lesson, randomized
-from backprop_tutor.safe_text import echo, md_cell
+from backprop_tutor.safe_text import echo, md_cell, printable
 
 LONG = ("student", "seed", "quantity", "value")
 MAX_SEED = 10**9
@@ -142,7 +142,7 @@ def _row(line: int, student: str, seed: str, quantity: str, value: str, problems
         problems.append(f"line {line}: a field longer than {MAX_FIELD} characters; skipped")
         return None
     try:
-        return Row(line, student, _seed(seed), quantity, value)
+        return Row(line, printable(student), _seed(seed), quantity, value)
     except ValueError as e:
         problems.append(f"line {line}: {e}; skipped")
         return None
@@ -164,6 +164,9 @@ def progress_rows(folder: Path, lesson: str, problems: list[str]) -> Iterator[Ro
     walk or confirmed with `check` are answers; so is the last wrong value of a step not done. Steps
     skipped or shown are not."""
     for path in sorted(folder.glob("*.json")):
+        if not path.is_file():  # a FIFO, a device or a folder named *.json: never opened (a FIFO would block)
+            problems.append(f"{echo(path.name)}: not a regular file; skipped")
+            continue
         try:
             with open(path, encoding="utf-8") as f:
                 data = json.loads(f.read(progress.MAX_BYTES + 1))
@@ -179,7 +182,7 @@ def progress_rows(folder: Path, lesson: str, problems: list[str]) -> Iterator[Ro
                 seed = int(tail) if tail.isdigit() else None
             if key != lesson or (seed is not None and not isinstance(seed, int)):
                 continue
-            student = str(entry.get("student") or path.stem)
+            student = printable(str(entry.get("student") or path.stem))
             records: dict = entry["records"] if isinstance(entry.get("records"), dict) else {}
             wrong: dict = entry["wrong"] if isinstance(entry.get("wrong"), dict) else {}
             for qid, r in records.items():

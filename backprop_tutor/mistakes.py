@@ -20,7 +20,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Context, Decimal
 from functools import cached_property
 from typing import Any
 
@@ -29,6 +29,8 @@ from backprop_tutor.answers import Typed
 from backprop_tutor.catalogue import Quantity, symbol
 from backprop_tutor.names import Layout
 from backprop_tutor.network import Activation, Loss, Network, Rules, run
+
+_WIDE = Context(prec=400)  # room for every digit a typed value may have (answers.MAX_LENGTH)
 
 # ---------------------------------------------------------------------------------------------
 # The learner's rules
@@ -897,7 +899,7 @@ class Diagnoser:
                 return set()
             out = set()
             for mode in (ROUND_HALF_EVEN, ROUND_DOWN):
-                d = abs(exact).quantize(Decimal(1).scaleb(exact.adjusted() - n + 1), rounding=mode)
+                d = abs(exact).quantize(Decimal(1).scaleb(exact.adjusted() - n + 1), rounding=mode, context=_WIDE)
                 out.add("".join(map(str, d.as_tuple().digits)).lstrip("0")[:n])
             return out
 

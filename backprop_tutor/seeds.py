@@ -9,13 +9,19 @@ MAX_SEEDS = 1000  # sheets or question sets at once
 MAX_SEED = 10**9
 
 
+def _number(text: str) -> bool:
+    """Digits 0-9 only, and few enough of them to be a seed at all."""
+    text = text.strip()
+    return text.isascii() and text.isdigit() and len(text) <= 12
+
+
 def parse_seeds(text: str) -> list[int]:
     """The seeds, in the order given, each once; a bad list is one TutorError line."""
     out: dict[int, None] = {}
     for part in text.split(","):
         part = part.strip()
         low, dash, high = part.partition("-")
-        if not low.strip().isdigit() or (dash and not high.strip().isdigit()):
+        if not _number(low) or (dash and not _number(high)):
             raise TutorError(f"--seeds: '{echo(text, 40)}' is not a list of seeds such as 1-30 or 1,4,9-12")
         a, b = int(low), int(high) if dash else int(low)
         if a > b:
