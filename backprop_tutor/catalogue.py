@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
 
@@ -103,7 +104,7 @@ def _aliases(qid: str, outputs: set[str], params: set[str]) -> list[str]:
     return names
 
 
-def build(net: Network) -> dict[str, Quantity]:
+def build(net: Network) -> Mapping[str, Quantity]:
     """The catalogue of one network, in the order of the engine's trace."""
     if net.extra:
         return build_batch(net)
@@ -286,56 +287,108 @@ def _significant(d: Decimal, digits: int) -> str:
     return f"{'-' if sign else ''}{mantissa}e{e}"
 
 
-def build_batch(net: Network) -> dict[str, Quantity]:
-    """Several samples: each sample's quantities (``net_h1@2``), then the batch's, as ``run_batch`` names them."""
-    single = build(net.sample(1))
-    shared = {*net.weights, *net.biases, "eta"}
-    trained = [*net.weights, *(net.biases if net.train_biases else [])]
-    n = len(net.samples)
-    q: dict[str, Quantity] = {name: single[name] for name in single if name in shared}
+class BatchCatalogue(Mapping[str, Quantity]):
+    """The catalogue of a lesson with several samples, in the order of ``run_batch``: each sample's
+    quantities (``net_h1@2``), then the batch's, then each sample's after the update.
 
-    def per_sample(x: str, k: int) -> str:
-        if x in shared or (x.endswith("+") and x[:-1] in shared):
-            return x
-        return sample_key(x, k)
+    A sample's quantities are sample 1's relabelled, and are made only when asked for: a lesson of 64
+    samples on five layers of 16 has 400,000 of them, and a command names a handful."""
 
-    def relabel(item: Quantity, k: int) -> Quantity:
+    def __init__(self, net: Network):
+        self.single = single = build(net.sample(1))
+        self.n = n = len(net.samples)
+        self.shared = shared = {*net.weights, *net.biases, "eta"}
+        trained = [*net.weights, *(net.biases if net.train_biases else [])]
+        self.head = {name: single[name] for name in single if name in shared}
+        # each sample's own quantities (the givens i1@2, target_o1@2 too), then those after the update
+        self.before = [q for q in single if q not in shared and not q.endswith("+")]
+        self.after = [q for q in single if q.endswith("+") and q[:-1] not in shared]  # E_total+ is last
+        self._sample_ids = set(self.before) | set(self.after)
+        mean = net.batch == "mean"
+
+        def combined(key: str) -> str:
+            total = " + ".join(f"{{{sample_key(key, k)}}}" for k in range(1, n + 1))
+            return f"({total}) / {n}" if mean else total
+
+        how = "the mean" if mean else "the sum"
+        middle = {"E_total": Quantity("E_total", symbol("E_total"),
+                                      f"total error of the batch: {how} of the samples' errors",
+                                      combined("E_total"), "batch", "error", ("E", "error", "total_error"))}
+        for item in single.values():
+            if item.id.startswith("dE_total/d") and item.id[len("dE_total/d"):] in trained:
+                p = item.id[len("dE_total/d"):]
+                middle[item.id] = Quantity(item.id, item.symbol, f"gradient of the batch's error with respect to "
+                                           f"{p}: {how} of the samples' gradients", combined(item.id), "batch",
+                                           "gradient", item.aliases)
+                plus = single[f"{p}+"]
+                middle[plus.id] = Quantity(plus.id, plus.symbol, f"{p} after one step of gradient descent on the "
+                                           "batch", plus.formula, "batch", "update", plus.aliases)
+        self.middle = middle
+        self.tail = {"E_total+": Quantity("E_total+", symbol("E_total+"),
+                                          f"total error of the batch after the update: {how}",
+                                          combined("E_total+"), "after", "error", single["E_total+"].aliases)}
+        self._made: dict[str, Quantity] = {}
+
+    def sample_of(self, qid: str) -> tuple[str, int] | None:
+        """A quantity of one sample as sample 1's id and the sample's number (net_h1@2+ → net_h1+, 2)."""
+        m = _SAMPLE.fullmatch(qid)
+        if m is None or m[2] != str(int(m[2])) or not 1 <= int(m[2]) <= self.n:
+            return None
+        base = m[1] + m[3]
+        return (base, int(m[2])) if base in self._sample_ids else None
+
+    def __getitem__(self, qid: str) -> Quantity:
+        for part in (self.head, self.middle, self.tail):
+            if qid in part:
+                return part[qid]
+        if qid not in self._made:
+            found = self.sample_of(qid)
+            if found is None:
+                raise KeyError(qid)
+            self._made[qid] = self._relabel(self.single[found[0]], found[1])
+        return self._made[qid]
+
+    def _relabel(self, item: Quantity, k: int) -> Quantity:
+        def per_sample(x: str) -> str:
+            if x in self.shared or (x.endswith("+") and x[:-1] in self.shared):
+                return x
+            return sample_key(x, k)
+
         qid = sample_key(item.id, k)
-        formula = re.sub(r"\{([^}]+)\}", lambda m: "{" + per_sample(m[1], k) + "}", item.formula)
+        formula = re.sub(r"\{([^}]+)\}", lambda m: "{" + per_sample(m[1]) + "}", item.formula)
         return Quantity(qid, symbol(qid), f"{item.meaning} (sample {k})", formula, item.section, item.skill,
-                        tuple(sample_key(a, k) for a in item.aliases if "/" in a or not a.endswith("+")))
+                        tuple(sample_key(a, k) for a in sample_aliases(item)))
 
-    for k in range(1, n + 1):
-        for item in single.values():
-            if item.id not in shared and not item.id.endswith("+"):
-                q[sample_key(item.id, k)] = relabel(item, k)
-    mean = net.batch == "mean"
+    def __iter__(self) -> Iterator[str]:
+        yield from self.head
+        for k in range(1, self.n + 1):
+            for q in self.before:
+                yield sample_key(q, k)
+        yield from self.middle
+        for k in range(1, self.n + 1):
+            for q in self.after:
+                yield sample_key(q, k)
+        yield from self.tail
 
-    def combined(key: str) -> str:
-        total = " + ".join(f"{{{sample_key(key, k)}}}" for k in range(1, n + 1))
-        return f"({total}) / {n}" if mean else total
+    def __len__(self) -> int:
+        return len(self.head) + self.n * (len(self.before) + len(self.after)) + len(self.middle) + len(self.tail)
 
-    how = "the mean" if mean else "the sum"
-    q["E_total"] = Quantity("E_total", symbol("E_total"), f"total error of the batch: {how} of the samples' errors",
-                            combined("E_total"), "batch", "error", ("E", "error", "total_error"))
-    for item in single.values():
-        if item.id.startswith("dE_total/d") and item.id[len("dE_total/d"):] in trained:
-            p = item.id[len("dE_total/d"):]
-            q[item.id] = Quantity(item.id, item.symbol, f"gradient of the batch's error with respect to {p}: "
-                                  f"{how} of the samples' gradients", combined(item.id), "batch", "gradient",
-                                  item.aliases)
-            plus = single[f"{p}+"]
-            q[plus.id] = Quantity(plus.id, plus.symbol, f"{p} after one step of gradient descent on the batch",
-                                  plus.formula, "batch", "update", plus.aliases)
-    for k in range(1, n + 1):
-        for item in single.values():
-            if item.id.endswith("+") and item.id[:-1] not in shared and item.id != "E_total+":
-                q[sample_key(item.id, k)] = relabel(item, k)
-        after = single["E_total+"]
-        q[sample_key("E_total+", k)] = relabel(after, k)
-    q["E_total+"] = Quantity("E_total+", symbol("E_total+"), f"total error of the batch after the update: {how}",
-                             combined("E_total+"), "after", "error", single["E_total+"].aliases)
-    return q
+    def __contains__(self, qid: object) -> bool:
+        return isinstance(qid, str) and (qid in self.head or qid in self.middle or qid in self.tail
+                                         or self.sample_of(qid) is not None)
+
+
+_SAMPLE = re.compile(r"(.*)@(\d{1,6})(\+?)")
+
+
+def sample_aliases(item: Quantity) -> list[str]:
+    """The aliases a quantity of sample 1 keeps for every sample (w5_new names the shared weight, not a sample's)."""
+    return [a for a in item.aliases if "/" in a or not a.endswith("+")]
+
+
+def build_batch(net: Network) -> BatchCatalogue:
+    """Several samples: each sample's quantities (``net_h1@2``), then the batch's, as ``run_batch`` names them."""
+    return BatchCatalogue(net)
 
 
 def describe_formula(quantity: Quantity, values: dict[str, float] | None = None) -> str:
@@ -353,21 +406,32 @@ def describe_formula(quantity: Quantity, values: dict[str, float] | None = None)
 class Resolver:
     """Turns what a person typed into a quantity of the catalogue."""
 
-    def __init__(self, catalogue: dict[str, Quantity]):
+    def __init__(self, catalogue: Mapping[str, Quantity]):
         self.catalogue = catalogue
-        self.index: dict[str, str] = {}
-        for qid, quantity in catalogue.items():  # canonical ids first: they win over aliases
-            if not quantity.given:
-                self.index.setdefault(normalize(qid), qid)
-        for qid, quantity in catalogue.items():
-            for alias in quantity.aliases:
-                self.index.setdefault(normalize(alias), qid)
+        self.batch = catalogue if isinstance(catalogue, BatchCatalogue) else None
+        # a batch's own quantities are indexed once, a sample's as sample 1's names (net_h1 for net_h1@2)
+        own = ({**self.batch.head, **self.batch.middle, **self.batch.tail} if self.batch is not None
+               else catalogue)
+        self.index = _index(own.items())
+        self.per_sample: dict[str, str] = {}
+        self.given_per_sample: dict[str, str] = {}
+        if self.batch is not None:
+            items = [self.batch.single[q] for q in (*self.batch.before, *self.batch.after)]
+            self.per_sample = _index(((q.id, q) for q in items), sample_aliases)
+            self.given_per_sample = {normalize(q.id): q.id for q in items if q.given}
 
     def resolve(self, name: str) -> Quantity:
         key = normalize(name.strip())
         if key in self.index:
             return self.catalogue[self.index[key]]
-        for qid, quantity in self.catalogue.items():
+        if self.batch is not None and (m := _SAMPLE.fullmatch(key)) and m[2] == str(int(m[2])) \
+                and 1 <= int(m[2]) <= self.batch.n:
+            base = m[1] + m[3]
+            if base in self.per_sample:
+                return self.catalogue[sample_key(self.per_sample[base], int(m[2]))]
+            if base in self.given_per_sample:
+                raise GivenQuantity(sample_key(self.given_per_sample[base], int(m[2])))
+        for qid, quantity in (self.batch.head.items() if self.batch is not None else self.catalogue.items()):
             if quantity.given and normalize(qid) == key:
                 raise GivenQuantity(qid)
         raise UnknownQuantity(name, self.suggest(key))
@@ -376,5 +440,25 @@ class Resolver:
         import difflib
 
         cutoff = 0.6 if len(key) > 4 else 0.4  # short names (w9) differ by a larger share
-        close = difflib.get_close_matches(key, list(self.index), n=12, cutoff=cutoff)
-        return list(dict.fromkeys(self.index[c] for c in close))[:n]
+        names = dict(self.index)
+        if self.batch is not None:  # a sample's names, with the sample typed (or sample 1's)
+            m = re.search(r"@(\d{1,6})", key)
+            k = int(m[1]) if m and m[1] == str(int(m[1])) and 1 <= int(m[1]) <= self.batch.n else 1
+            key = key[:m.start()] + key[m.end():] if m else key
+            names = {**names, **{b: sample_key(q, k) for b, q in self.per_sample.items()}}
+        close = difflib.get_close_matches(key, list(names), n=12, cutoff=cutoff)
+        return list(dict.fromkeys(names[c] for c in close))[:n]
+
+
+def _index(items: Iterable[tuple[str, Quantity]],
+           aliases: Callable[[Quantity], Iterable[str]] = lambda q: q.aliases) -> dict[str, str]:
+    """Normalized name → id: canonical ids first (they win over aliases), the givens' ids left out."""
+    items = list(items)
+    index: dict[str, str] = {}
+    for qid, quantity in items:
+        if not quantity.given:
+            index.setdefault(normalize(qid), qid)
+    for qid, quantity in items:
+        for alias in aliases(quantity):
+            index.setdefault(normalize(alias), qid)
+    return index

@@ -13,6 +13,7 @@ completes the whole word, and answers with the part bash is about to replace (``
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from typer._completion_classes import BashComplete as TyperBashComplete
@@ -23,7 +24,7 @@ from backprop_tutor.catalogue import Quantity, normalize
 DEFAULT_WORDBREAKS = " \t\n\"'@><=;|&(:"
 
 
-def names(catalogue: dict[str, Quantity], incomplete: str) -> list[str]:
+def names(catalogue: Mapping[str, Quantity], incomplete: str) -> list[str]:
     """One spelling per computed quantity that continues ``incomplete``: as typed if one does
     (zsh keeps only those), else matched the forgiving way names are read (case, _ and ∂)."""
     key = normalize(incomplete)

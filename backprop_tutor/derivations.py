@@ -19,7 +19,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -273,7 +273,7 @@ class Derivations:
     """The drawn derivations of one lesson: from the cache where it has them, else derived (with SymPy),
     drawn, and added to the cache."""
 
-    def __init__(self, lesson: Any, trace: dict[str, Any], catalogue: dict[str, Any]):
+    def __init__(self, lesson: Any, trace: dict[str, Any], catalogue: Mapping[str, Any]):
         self.lesson, self.trace, self.catalogue = lesson, trace, catalogue
         self.digest = lesson_digest(lesson, trace)
         self.path = cache_dir() / "derivations" / f"{lesson.name}-{self.digest}.json" if self.digest else None

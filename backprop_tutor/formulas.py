@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -43,7 +44,7 @@ class Reader:
     """Names in formulas for one lesson: a given's own name first (``w5`` is the given weight, not w5⁺),
     ``t_o1`` for a target, then every name ``check`` accepts."""
 
-    def __init__(self, cat: dict[str, Quantity], resolver: catalogue.Resolver):
+    def __init__(self, cat: Mapping[str, Quantity], resolver: catalogue.Resolver):
         self.resolver = resolver
         self.given: dict[str, str] = {}
         for qid, q in cat.items():

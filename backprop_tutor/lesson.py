@@ -20,7 +20,7 @@ from typing import Any
 from backprop_tutor.answers import parse_number
 from backprop_tutor.errors import BadNumber, LessonError, TutorError, UnknownLesson
 from backprop_tutor.names import BIAS_MODES, HIDDEN_LETTERS, NUMBERINGS, Layout
-from backprop_tutor.network import ACTIVATIONS, LOSSES, Network, run
+from backprop_tutor.network import ACTIVATIONS, LOSSES, Network, not_finite
 from backprop_tutor.safe_text import echo, printable
 
 DEFAULT_LESSON = "post"
@@ -377,9 +377,9 @@ def parse(doc: dict[str, Any], source: str, name: str) -> Lesson:
                       dict(zip(layout.bias_names(), biases)), activations, loss, inputs, targets,
                       rate, train_biases, tuple(samples[1:]), batch)
 
-    bad = [name for name, value in run(network).items() if not math.isfinite(value)]
+    bad = not_finite(network)
     if bad:
-        raise r.fail("network", f"these numbers overflow: {bad[0]} is not a finite number; "
+        raise r.fail("network", f"these numbers overflow: {bad} is not a finite number; "
                      "use smaller weights, biases or inputs")
     errata = tuple(Erratum(r.text(e.get("quantity"), f"errata[{k}].quantity"),
                            r.printed(e.get("printed"), f"errata[{k}].printed"),

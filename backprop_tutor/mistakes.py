@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Context, Decimal
 from functools import cached_property
@@ -468,7 +468,7 @@ class Diagnoser:
     same values compute them once.
     """
 
-    def __init__(self, net: Network, trace: dict[str, float], catalogue: dict[str, Quantity],
+    def __init__(self, net: Network, trace: dict[str, float], catalogue: Mapping[str, Quantity],
                  drift: dict[str, float], known: set[str] | None = None, own: dict[str, float] | None = None,
                  corrected: dict[str, float] | None = None,
                  rounded: Callable[[], Sequence[dict[str, float]]] = tuple,

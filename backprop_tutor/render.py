@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, TextIO
 
 from backprop_tutor import answers
@@ -235,7 +236,7 @@ def lessons_table(console: Console, lessons: list[tuple[Lesson, str]]) -> None:
     console.print(table)
 
 
-def quantities_table(console: Console, lesson: Lesson, catalogue: dict) -> None:
+def quantities_table(console: Console, lesson: Lesson, catalogue: Mapping) -> None:
     from rich.table import Table
 
     from backprop_tutor.catalogue import SECTIONS

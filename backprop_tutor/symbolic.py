@@ -20,7 +20,7 @@ import functools
 import re
 import sys
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -412,7 +412,7 @@ class Derivation:
 class Deriver:
     """Derivations of one network's quantities, with the engine's values of ``trace`` put in."""
 
-    def __init__(self, net: Network, trace: dict[str, float], catalogue: dict[str, Quantity]):
+    def __init__(self, net: Network, trace: dict[str, float], catalogue: Mapping[str, Quantity]):
         self.net, self.trace, self.catalogue = net, trace, catalogue
         self.model = Model(net)
         self.outputs = set(net.layout.neurons[-1])
@@ -805,7 +805,7 @@ class Deriver:
                       "learning rate η times the gradient.", [self.chain(qid, rule)])]
 
 
-def derive(net: Network, trace: dict[str, float], catalogue: dict[str, Quantity], qid: str) -> Derivation:
+def derive(net: Network, trace: dict[str, float], catalogue: Mapping[str, Quantity], qid: str) -> Derivation:
     """The derivation of one quantity, with the engine's values of ``trace`` put in."""
     return Deriver(net, trace, catalogue).derivation(qid)
 
@@ -813,7 +813,7 @@ def derive(net: Network, trace: dict[str, float], catalogue: dict[str, Quantity]
 ALL_DERIVED = 2_000  # quantities: lesson-check derives every one of a lesson up to this size
 
 
-def representatives(net: Network, catalogue: dict[str, Quantity]) -> list[str]:
+def representatives(net: Network, catalogue: Mapping[str, Quantity]) -> list[str]:
     """The quantities whose derivations stand for the lesson's: every one of a small lesson; of a big one,
     the first and the last of each kind of quantity in each layer (and of sample 1, of any other sample,
     and of the batch): the derivations of one kind and layer are the same but for the names."""

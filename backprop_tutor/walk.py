@@ -11,7 +11,7 @@ shows everything through a ``screen`` (``backprop_tutor.screens.Screen``), so te
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -46,7 +46,7 @@ class Step:
     asked: bool  # False: a value the learner already knows under another name; shown, not asked
 
 
-def steps(catalogue: dict) -> list[Step]:
+def steps(catalogue: Mapping) -> list[Step]:
     out: list[Step] = []
     seen: set[tuple[str, str]] = set()
     for q in catalogue.values():
@@ -396,7 +396,7 @@ class Walk:
         return rows
 
 
-def skill_accuracy(state: Progress, asked: list[Step], catalogue: dict) -> list[tuple[str, int, int]]:
+def skill_accuracy(state: Progress, asked: list[Step], catalogue: Mapping) -> list[tuple[str, int, int]]:
     """(skill, right at the first try, answered in the walk) per skill, in the order skills appear."""
     counts: dict[str, list[int]] = {}
     for s in asked:
