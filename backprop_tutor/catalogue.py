@@ -13,10 +13,13 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
+from functools import cached_property
 
 from backprop_tutor.errors import GivenQuantity, UnknownQuantity
 from backprop_tutor.names import Layout
 from backprop_tutor.network import ACTIVATIONS, LOSSES, RELU_KINK, Network, out_name, path_name, sample_key
+
+_DEPS = re.compile(r"\{([^}]+)\}")
 
 SECTIONS = {
     "given": "Given",
@@ -39,9 +42,9 @@ class Quantity:
     skill: str
     aliases: tuple[str, ...] = field(default=())
 
-    @property
+    @cached_property
     def deps(self) -> list[str]:
-        return re.findall(r"\{([^}]+)\}", self.formula)
+        return _DEPS.findall(self.formula)
 
     @property
     def given(self) -> bool:
@@ -337,6 +340,11 @@ class BatchCatalogue(Mapping[str, Quantity]):
         base = m[1] + m[3]
         return (base, int(m[2])) if base in self._sample_ids else None
 
+    def with_sample(self, k: int) -> list[str]:
+        """The batch's own names and sample k's, in order."""
+        return [*self.head, *(sample_key(q, k) for q in self.before), *self.middle,
+                *(sample_key(q, k) for q in self.after), *self.tail]
+
     def __getitem__(self, qid: str) -> Quantity:
         for part in (self.head, self.middle, self.tail):
             if qid in part:
@@ -391,7 +399,7 @@ def build_batch(net: Network) -> BatchCatalogue:
     return BatchCatalogue(net)
 
 
-def describe_formula(quantity: Quantity, values: dict[str, float] | None = None) -> str:
+def describe_formula(quantity: Quantity, values: Mapping[str, float] | None = None) -> str:
     """The formula in symbols, or with the values of its parts put in (at the post's digits)."""
     def part(m: re.Match[str]) -> str:
         if values is None:
@@ -420,17 +428,30 @@ class Resolver:
             self.per_sample = _index(((q.id, q) for q in items), sample_aliases)
             self.given_per_sample = {normalize(q.id): q.id for q in items if q.given}
 
+    def id_of(self, key: str) -> str | None:
+        """The id a normalized name stands for (a given's own name is not one), or None."""
+        if key in self.index:
+            return self.index[key]
+        sample = self._sample(key)
+        if sample is not None and sample[0] in self.per_sample:
+            return sample_key(self.per_sample[sample[0]], sample[1])
+        return None
+
+    def _sample(self, key: str) -> tuple[str, int] | None:
+        """A batch's name of one sample as sample 1's and the sample's number: neth1@2+ → neth1+, 2."""
+        m = _SAMPLE.fullmatch(key) if self.batch is not None else None
+        if m is None or m[2] != str(int(m[2])) or not 1 <= int(m[2]) <= self.batch.n:  # type: ignore[union-attr]
+            return None
+        return m[1] + m[3], int(m[2])
+
     def resolve(self, name: str) -> Quantity:
         key = normalize(name.strip())
-        if key in self.index:
-            return self.catalogue[self.index[key]]
-        if self.batch is not None and (m := _SAMPLE.fullmatch(key)) and m[2] == str(int(m[2])) \
-                and 1 <= int(m[2]) <= self.batch.n:
-            base = m[1] + m[3]
-            if base in self.per_sample:
-                return self.catalogue[sample_key(self.per_sample[base], int(m[2]))]
-            if base in self.given_per_sample:
-                raise GivenQuantity(sample_key(self.given_per_sample[base], int(m[2])))
+        qid = self.id_of(key)
+        if qid is not None:
+            return self.catalogue[qid]
+        sample = self._sample(key)
+        if sample is not None and sample[0] in self.given_per_sample:
+            raise GivenQuantity(sample_key(self.given_per_sample[sample[0]], sample[1]))
         for qid, quantity in (self.batch.head.items() if self.batch is not None else self.catalogue.items()):
             if quantity.given and normalize(qid) == key:
                 raise GivenQuantity(qid)

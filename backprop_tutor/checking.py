@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal
+from decimal import MAX_EMAX, MIN_EMIN, ROUND_DOWN, ROUND_HALF_EVEN, Context, Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from backprop_tutor import answers, catalogue, progress
 from backprop_tutor.answers import Typed
+from backprop_tutor.bigbatch import BatchValues, View
 from backprop_tutor.catalogue import Quantity
 from backprop_tutor.errors import BadNumber
 from backprop_tutor.lesson import Erratum, Lesson
-from backprop_tutor.network import Exact, exact_trace, run
+from backprop_tutor.network import Exact, exact_trace, run, run_one
 from backprop_tutor.progress import Progress
 
 if TYPE_CHECKING:
@@ -23,30 +27,72 @@ if TYPE_CHECKING:
     from backprop_tutor.mistakes import Finding
 
 SIGNIFICANT = 4  # the drift band: what rounding every intermediate to this many digits causes
+FLOOR = 5 * 10.0 ** -(SIGNIFICANT + 1)  # and at least half a unit in the fifth significant digit of the value
+MODES = (ROUND_HALF_EVEN, ROUND_DOWN)  # rounded to nearest, and truncated
+BIG = 100_000  # quantities: a batch with more is judged sample by sample (``bigbatch``)
 
 
 def rounder(digits: int, mode: str):
-    """A function that rounds a float to ``digits`` significant digits in the given Decimal mode."""
+    """A function that rounds a float to ``digits`` significant digits in the given Decimal mode (the
+    float's exact binary value, rounded once)."""
+    make = Context(prec=digits, rounding=mode, Emax=MAX_EMAX, Emin=MIN_EMIN).create_decimal_from_float
+
     def keep(x: float) -> float:
-        if x == 0:
-            return 0.0
-        d = Decimal(x)
-        return float(d.quantize(Decimal(1).scaleb(d.adjusted() - digits + 1), rounding=mode))
+        return float(make(x)) if x else 0.0
     return keep
 
 
 class Session:
-    """A lesson with its trace, catalogue and name resolver, computed once."""
+    """A lesson with its trace, catalogue and name resolver, computed once.
 
-    def __init__(self, lesson: Lesson):
+    A batch of more than BIG quantities is judged sample by sample: a sample's own quantities on a
+    session of that sample alone (``sample``), the batch's combined from theirs (``bigbatch``)."""
+
+    def __init__(self, lesson: Lesson, cat: Mapping[str, Quantity] | None = None,
+                 resolver: catalogue.Resolver | None = None, in_batch: bool = False):
         self.lesson = lesson
-        self.exact = exact_trace(lesson.network)  # the true values: 50 significant digits, exact zeros exact
-        # the same as floats, for the code that computes with floats; each shows its exact digits
-        self.trace: dict[str, float] = {q: Exact(v) for q, v in self.exact.items()}
-        self.catalogue = catalogue.build(lesson.network)
-        self.resolver = catalogue.Resolver(self.catalogue)
+        self.catalogue = catalogue.build(lesson.network) if cat is None else cat
+        self.resolver = catalogue.Resolver(self.catalogue) if resolver is None else resolver
+        self.in_batch = in_batch  # a sample of a big batch: its own update is never asked for
+        self.batch: BatchValues | None = None
+        if isinstance(self.catalogue, catalogue.BatchCatalogue) and len(self.catalogue) > BIG:
+            self.batch = BatchValues(lesson.network, self.catalogue, self.sample,
+                                     [rounder(SIGNIFICANT, mode) for mode in MODES], FLOOR)
+        self._samples: dict[int, Session] = {}
         self._diagnosers: dict[tuple[frozenset, ...], mistakes.Diagnoser] = {}
         self._variants: dict[tuple, Any] = {}  # the mistakes' traces, shared by the diagnosers
+
+    @cached_property
+    def exact(self) -> Mapping[str, Decimal]:
+        """The true values: 50 significant digits, exact zeros exact."""
+        if self.batch is not None:
+            return View(self.batch, "exact")
+        return exact_trace(self.lesson.network, update=not self.in_batch)
+
+    @cached_property
+    def trace(self) -> Mapping[str, float]:
+        """The same as floats, for the code that computes with floats; each shows its exact digits."""
+        if self.batch is not None:
+            return View(self.batch, "trace")
+        if self.in_batch:  # (a sample of a big batch is asked for a few of its values)
+            return _Floats(self.exact)
+        return {q: Exact(v) for q, v in self.exact.items()}
+
+    @cached_property
+    def parameters(self) -> set[str]:
+        """The weights and biases: what an update changes."""
+        return {*self.lesson.network.weights, *self.lesson.network.biases}
+
+    def sample(self, k: int) -> Session:
+        """Sample k of a big batch as a lesson of its own (its quantities named without the @k)."""
+        if k not in self._samples:
+            assert isinstance(self.catalogue, catalogue.BatchCatalogue)
+            one = dataclasses.replace(self.lesson, network=self.lesson.network.sample(k), errata=(), claims=(),
+                                      step_texts={})
+            if not self._samples:
+                self._one = catalogue.Resolver(self.catalogue.single)  # (every sample's names are sample 1's)
+            self._samples[k] = Session(one, self.catalogue.single, self._one, in_batch=True)
+        return self._samples[k]
 
     def _rounded(self, digits: int, modes: tuple[str, ...]) -> list[dict[str, float]]:
         """For each rounding mode, every value as computed from intermediates rounded to ``digits``
@@ -55,7 +101,10 @@ class Session:
         for mode in modes:
             raw: dict[str, float] = {}
             try:
-                run(self.lesson.network, keep=rounder(digits, mode), raw=raw)
+                if self.in_batch:
+                    run_one(self.lesson.network, keep=rounder(digits, mode), raw=raw, update=False)
+                else:
+                    run(self.lesson.network, keep=rounder(digits, mode), raw=raw)
             except (OverflowError, ZeroDivisionError, ValueError):
                 continue
             out.append(raw)
@@ -64,15 +113,17 @@ class Session:
     @cached_property
     def rounded(self) -> list[dict[str, float]]:
         """What a learner who rounds as they go gets: every intermediate rounded to 4 significant digits
-        (to nearest, and down: truncated), then to 3."""
-        return self.rounded4 + self._rounded(SIGNIFICANT - 1, (ROUND_HALF_EVEN, ROUND_DOWN))
+        (to nearest, and down: truncated), then to 3.  (A big batch: its own values, to 4 digits.)"""
+        if self.batch is not None:
+            return self.batch.rounded_traces
+        return self.rounded4 + self._rounded(SIGNIFICANT - 1, MODES)
 
     @cached_property
     def rounded4(self) -> list[dict[str, float]]:
-        return self._rounded(SIGNIFICANT, (ROUND_HALF_EVEN, ROUND_DOWN))
+        return self._rounded(SIGNIFICANT, MODES)
 
     @cached_property
-    def drift(self) -> dict[str, float]:
+    def drift(self) -> Mapping[str, float]:
         """How far off each value may be from rounding every intermediate to 4 significant digits.
 
         Twice the largest deviation of two traces rounded to nearest and truncated (each value
@@ -81,17 +132,19 @@ class Session:
         and a value after the update may drift by at most a quarter of how much the update
         changed it.
         """
+        if self.batch is not None:
+            return View(self.batch, "drift")
         traces = self.rounded4
-        band = {q: max(2 * max((abs(t[q] - v) for t in traces if q in t), default=0.0),
-                       5 * 10.0 ** -(SIGNIFICANT + 1) * abs(v))
+        band = {q: max(2 * max((abs(t[q] - v) for t in traces if q in t), default=0.0), FLOOR * abs(v))
                 for q, v in self.trace.items()}
         eta = abs(self.trace.get("eta", 0.0))
         for q in self.catalogue:
             before = q[:-1]
-            if not q.endswith("+") or before not in self.trace:
+            if not q.endswith("+") or before not in self.trace or q not in self.trace:
                 continue
             gradient = f"dE_total/d{before}"
-            if gradient in band:  # a weight or bias after the update
+            if before in self.parameters and gradient in band:  # a weight or bias after the update
+                # (not out_h1⁺: ∂E_total/∂out_h1 is a gradient too, but out_h1 is no parameter)
                 band[q] = eta * band[gradient] * (1 + 1e-9)
             else:  # a forward value after the update
                 band[q] = min(band[q], abs(self.trace[q] - self.trace[before]) / 4)
@@ -101,7 +154,7 @@ class Session:
         """An update is judged on its step: the change from the old value that the typed digits imply
         must itself have three significant digits. What is wrong, and the digits needed, if it has not."""
         before = qid[:-1]
-        if not qid.endswith("+") or f"dE_total/d{before}" not in self.trace:
+        if not qid.endswith("+") or before not in self.parameters or f"dE_total/d{before}" not in self.trace:
             return None
         step = abs(self.trace[qid] - self.trace[before])
         if step == 0 or not math.isfinite(step):
@@ -137,24 +190,18 @@ class Session:
         """Judge a typed value; a wrong one is diagnosed, knowing what the ``learner`` already has."""
         quantity = self.resolver.resolve(name)
         typed = answers.parse_number(text)
-        value = self.trace[quantity.id]
-        true = self.exact.get(quantity.id, Decimal(value))  # judged against the exact value
-        drift = self.drift[quantity.id]
-        verdict = answers.judge(typed, true, drift)
-        confusion: tuple[str, int] | None = None
-        # a confuser is farther than the drift band from the true value; it can only agree with a typed
-        # value that agrees with the true one when the typed digits are coarser than half that band
-        if verdict == answers.DRIFT or (verdict != answers.WRONG and not answers.exact(typed, true)
-                                        and 2 * typed.unit >= Decimal(drift)):
-            near = self.confusers(quantity.id, learner)
-            values = [v for v, _ in near]
-            verdict = answers.judge(typed, true, drift, values,
-                                    self.rivals(quantity.id, learner) if verdict == answers.DRIFT else ())
-            k = answers.confused_with(typed, values)
-            if k is not None and verdict != answers.RIGHT and typed.digits >= answers.MIN_DIGITS:
-                confusion = (near[k][1], max(answers.digits_to_tell(true, values), typed.digits + 1))
-            elif verdict == answers.RIGHT and (short := self.short_step(quantity.id, typed)):
-                verdict, confusion = answers.IMPRECISE, short
+        own = self._own_sample(quantity.id)
+        findings: list[Finding] = []
+        if own is not None:  # a big batch: judged on its sample alone
+            base, k = own
+            assert self.batch is not None
+            mine = self.sample(k).check(base, text, _in_sample(learner, k, self.batch.cat))
+            relabel = _Relabel(self.batch.cat, k)
+            verdict, value = mine.verdict, mine.value
+            confusion = mine.confusion and (relabel(mine.confusion[0]), mine.confusion[1])
+            findings = [dataclasses.replace(f, text=relabel(f.text)) for f in mine.findings]
+        else:
+            verdict, value, confusion = self._judge(quantity.id, typed, learner)
         erratum = None
         if verdict != answers.RIGHT:
             for e in self.errata_for(quantity.id):
@@ -162,11 +209,11 @@ class Session:
                 if abs(typed.value.adjusted() - printed.value.adjusted()) > 50:
                     continue  # dozens of orders of magnitude apart (0e999999999): not the printed figure
                 if answers.agrees(typed, printed.value) or answers.agrees(printed, typed.value):
-                    verdict, erratum = answers.WRONG, e
-        findings: list[Finding] = []
+                    verdict, erratum, findings = answers.WRONG, e, []
         patterns: dict[str, list[str]] = {}
         if verdict == answers.WRONG and erratum is None:
-            findings = self.diagnoser(learner, quantity.id).diagnose(quantity.id, typed)
+            if own is None:
+                findings = self.diagnoser(learner, quantity.id).diagnose(quantity.id, typed)
             if findings and findings[0].kind == "rounding":
                 verdict = answers.IMPRECISE
             elif learner is not None:
@@ -177,6 +224,35 @@ class Session:
                 kins = {BY_ID[m].kin for m in counted(findings)}
                 patterns = {k: qs for k, qs in seen_twice(seen).items() if k in kins}
         return CheckResult(self, quantity, typed, verdict, value, erratum, findings, patterns, confusion)
+
+    def _own_sample(self, qid: str) -> tuple[str, int] | None:
+        """In a big batch, a quantity of one sample before the update: its id in the sample's session, and k."""
+        if self.batch is None:
+            return None
+        own = self.batch.cat.sample_of(qid)
+        return own if own is not None and not own[0].endswith("+") else None
+
+    def _judge(self, qid: str, typed: Typed, learner: Progress | None) -> tuple[str, float, tuple[str, int] | None]:
+        """The verdict on a typed value, the true value, and what the answer could be confused with."""
+        value = self.trace[qid]
+        true = self.exact.get(qid, Decimal(value))  # judged against the exact value
+        drift = self.drift[qid]
+        verdict = answers.judge(typed, true, drift)
+        confusion: tuple[str, int] | None = None
+        # a confuser is farther than the drift band from the true value; it can only agree with a typed
+        # value that agrees with the true one when the typed digits are coarser than half that band
+        if verdict == answers.DRIFT or (verdict != answers.WRONG and not answers.exact(typed, true)
+                                        and 2 * typed.unit >= Decimal(drift)):
+            near = self.confusers(qid, learner)
+            values = [v for v, _ in near]
+            verdict = answers.judge(typed, true, drift, values,
+                                    self.rivals(qid, learner) if verdict == answers.DRIFT else ())
+            k = answers.confused_with(typed, values)
+            if k is not None and verdict != answers.RIGHT and typed.digits >= answers.MIN_DIGITS:
+                confusion = (near[k][1], max(answers.digits_to_tell(true, values), typed.digits + 1))
+            elif verdict == answers.RIGHT and (short := self.short_step(qid, typed)):
+                verdict, confusion = answers.IMPRECISE, short
+        return verdict, value, confusion
 
     def check_any(self, name: str, text: str, learner: Progress | None = None
                   ) -> CheckResult | FormulaResult | ArrayResult:
@@ -232,8 +308,66 @@ class Session:
         if key not in self._diagnosers:  # the variants are computed once for what the learner has
             self._diagnosers[key] = Diagnoser(self.lesson.network, self.trace, self.catalogue,
                                               self.drift, known, own, corrected, lambda: self.rounded,
-                                              self._variants)
+                                              self._variants, whole=self.batch is None)
         return self._diagnosers[key]
+
+
+def _in_sample(learner: Progress | None, k: int, cat: catalogue.BatchCatalogue) -> Progress | None:
+    """What a learner has of sample k of a big batch (and of the weights), named as in that sample's session."""
+    if learner is None:
+        return None
+
+    def name(qid: str) -> str | None:
+        own = cat.sample_of(qid)
+        if own is not None:
+            return own[0] if own[1] == k and not own[0].endswith("+") else None
+        return qid if qid in cat.head else None
+
+    view = Progress(learner.lesson)
+    view.records = {n: r for q, r in learner.records.items() if (n := name(q)) is not None}
+    view.wrong = {n: typed for q, typed in learner.wrong.items() if (n := name(q)) is not None}
+    view.mistakes = [(m, n) for m, q in learner.mistakes if (n := name(q)) is not None]
+    return view
+
+
+class _Floats(Mapping[str, float]):
+    """The exact values as floats that remember their digits (``network.Exact``), each made when asked for."""
+
+    def __init__(self, exact: Mapping[str, Decimal]):
+        self.exact = exact
+        self.made: dict[str, float] = {}
+
+    def __getitem__(self, q: str) -> float:
+        if q not in self.made:
+            self.made[q] = Exact(self.exact[q])
+        return self.made[q]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.exact)
+
+    def __len__(self) -> int:
+        return len(self.exact)
+
+    def __contains__(self, q: object) -> bool:
+        return q in self.exact
+
+
+class _Relabel:
+    """A text of sample k's session with its quantities named as in the batch: out_h1 → out_h1@2."""
+
+    def __init__(self, cat: catalogue.BatchCatalogue, k: int):
+        self.names: dict[str, str] = {}
+        for qid in cat.before:  # (not the inputs: "from i3 to h13" names neurons, and i3 is one of them)
+            if cat.single[qid].given:
+                continue
+            self.names[qid] = catalogue.sample_key(qid, k)
+            self.names[catalogue.symbol(qid)] = catalogue.symbol(catalogue.sample_key(qid, k))
+
+    def __call__(self, text: str) -> str:
+        return _TOKEN.sub(lambda m: "·".join(self.names.get(part, part) for part in m[0].split("·")), text)
+
+
+_TOKEN = re.compile(r"[\w∂δ/·]+")
 
 
 def _looks_like_array(text: str) -> bool:

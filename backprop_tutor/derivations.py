@@ -188,7 +188,7 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("backprop-tutor", appauthor=False))
 
 
-def lesson_digest(lesson: Any, trace: dict[str, Any]) -> str | None:
+def lesson_digest(lesson: Any, trace: Mapping[str, Any]) -> str | None:
     """The key of a bundled lesson's cache: its file, the version, the deriving code, the engine's values.
     None for a lesson that is not cached (a lesson file of the user's, fresh random numbers)."""
     from backprop_tutor.lesson import bundled_dir
@@ -273,7 +273,7 @@ class Derivations:
     """The drawn derivations of one lesson: from the cache where it has them, else derived (with SymPy),
     drawn, and added to the cache."""
 
-    def __init__(self, lesson: Any, trace: dict[str, Any], catalogue: Mapping[str, Any]):
+    def __init__(self, lesson: Any, trace: Mapping[str, Any], catalogue: Mapping[str, Any]):
         self.lesson, self.trace, self.catalogue = lesson, trace, catalogue
         self.digest = lesson_digest(lesson, trace)
         self.path = cache_dir() / "derivations" / f"{lesson.name}-{self.digest}.json" if self.digest else None

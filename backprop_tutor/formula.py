@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -438,7 +438,7 @@ _CALLS: dict[str, Callable[[float], float]] = {
 }
 
 
-def value(node: Node, values: dict[str, float]) -> float:
+def value(node: Node, values: Mapping[str, float]) -> float:
     """The formula's value with these values of its names; NaN where it has none (0 divided …)."""
     try:
         return _value(node, values)
@@ -446,7 +446,7 @@ def value(node: Node, values: dict[str, float]) -> float:
         return math.nan
 
 
-def _value(node: Node, v: dict[str, float]) -> float:
+def _value(node: Node, v: Mapping[str, float]) -> float:
     kind, args = node.kind, node.args
     if kind == "num":
         assert node.number is not None

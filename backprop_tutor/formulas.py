@@ -57,8 +57,7 @@ class Reader:
         key = normalize(text)
         if key in self.given:
             return self.given[key]
-        qid = self.resolver.index.get(key)
-        return qid
+        return self.resolver.id_of(key)
 
 
 @dataclass
@@ -76,7 +75,7 @@ class Judge:
         return {q: k for k, q in enumerate(self.session.catalogue)}
 
     @cached_property
-    def points(self) -> list[tuple[Network, dict[str, float]]]:
+    def points(self) -> list[tuple[Network, Mapping[str, float]]]:
         """The lesson's own values, then POINTS random ones (the same every time for a lesson)."""
         net, cat = self.session.lesson.network, self.session.catalogue
         rng = random.Random(f"{SEED}:{self.session.lesson.name}")

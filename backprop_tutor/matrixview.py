@@ -12,6 +12,7 @@ commas or spaces between entries, semicolons or inner brackets between rows; eac
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -51,7 +52,7 @@ def _sup(l: int | str) -> str:
     return str(l).translate(SUPERSCRIPT)
 
 
-def matrices(net: Network, trace: dict[str, float]) -> list[Labelled]:
+def matrices(net: Network, trace: Mapping[str, float]) -> list[Labelled]:
     """Every matrix of the lesson, in the order of the forward pass, the backward pass and the update."""
     L: Layout = net.layout
     many = bool(net.extra)

@@ -468,12 +468,13 @@ class Diagnoser:
     same values compute them once.
     """
 
-    def __init__(self, net: Network, trace: dict[str, float], catalogue: Mapping[str, Quantity],
-                 drift: dict[str, float], known: set[str] | None = None, own: dict[str, float] | None = None,
+    def __init__(self, net: Network, trace: Mapping[str, float], catalogue: Mapping[str, Quantity],
+                 drift: Mapping[str, float], known: set[str] | None = None, own: dict[str, float] | None = None,
                  corrected: dict[str, float] | None = None,
                  rounded: Callable[[], Sequence[dict[str, float]]] = tuple,
-                 shared: dict[tuple, Any] | None = None):
+                 shared: dict[tuple, Any] | None = None, whole: bool = True):
         self.net, self.trace, self.catalogue, self.drift = net, trace, catalogue, drift
+        self.whole = whole  # False: no mistake run over the whole lesson (a big batch's own quantities)
         self.known = {q: trace[q] for q in (known or set()) if q in trace}
         self.own = {q: v for q, v in (own or {}).items() if q in trace}
         self.corrected = {q: v for q, v in (corrected or {}).items() if q in trace and q in self.known}
@@ -484,6 +485,8 @@ class Diagnoser:
     # the mistakes, each run on the whole lesson ---------------------------------------------------
 
     def _variants(self, pinned: dict[str, float]) -> dict[str, dict[str, float]]:
+        if not self.whole:
+            return {}
         key = ("variants", frozenset(pinned.items()))
         if key not in self._shared:
             self._shared[key] = self._run_variants(pinned)
@@ -509,7 +512,7 @@ class Diagnoser:
     def local(self, qid: str) -> dict[str, float]:
         """Each mistake made on this step alone, every other value as it should be (unless the
         learner's own wrong values say otherwise): what the rule gives from this step's right parts."""
-        if self.ancestors(qid) <= set(self.known):
+        if not self.whole or self.ancestors(qid) <= set(self.known):
             return {}  # the whole-lesson variants are already local
         mine = {q: v for q, v in self.own.items() if q != qid and q not in self.known}
         key = ("local", qid, frozenset(mine.items()))  # the same for every learner with these wrong values
@@ -594,7 +597,7 @@ class Diagnoser:
     def one_not_updated(self) -> dict[str, dict[str, float]]:
         """For each trained parameter, the lesson after the update with that one left as it was."""
         params = [p for p in (*self.net.weights, *self.net.biases) if f"{p}+" in self.trace]
-        if len(params) > self.MOST_PARAMETERS:
+        if len(params) > self.MOST_PARAMETERS or not self.whole:
             return {}
         out = {}
         for p in params:
@@ -924,6 +927,8 @@ class Diagnoser:
         return False
 
     def carried(self, qid: str, typed: Typed) -> list[Finding]:
+        if not self.whole:
+            return []
         ancestors = self.ancestors(qid)
         wrong = {d: v for d, v in self.own.items() if d in ancestors and self.distinguishable(d, v)}
         stale = {d: v for d, v in self.corrected.items() if d in ancestors and self.distinguishable(d, v)}
@@ -953,6 +958,12 @@ class Diagnoser:
         return [d for d in wrong if not any(o in self.ancestors(d) for o in wrong if o != d)]
 
     def ancestors(self, qid: str) -> set[str]:
+        cache = self.__dict__.setdefault("_ancestors_of", {})
+        if qid not in cache:
+            cache[qid] = self._ancestors(qid)
+        return cache[qid]
+
+    def _ancestors(self, qid: str) -> set[str]:
         seen: set[str] = set()
         todo = list(self.catalogue[qid].deps)
         while todo:
@@ -984,7 +995,8 @@ class Diagnoser:
         near = list(dict.fromkeys(q.deps))
         if m := re.fullmatch(r"out_(\w+)", q.id):
             near.insert(0, f"net_{m[1]}")
-        path = [x for x in self.trace if x in self.ancestors(q.id) or x in self.known]
+        ancestors = self.ancestors(q.id) if self.whole else set()
+        path = [x for x in self.trace if x in ancestors or x in self.known] if self.whole else []
         return [x for x in dict.fromkeys([*near, *path]) if x != q.id and x in self.catalogue]
 
 

@@ -538,14 +538,17 @@ def as_decimal(net: Network) -> Network:
         extra=tuple((data(x), data(y)) for x, y in net.extra))
 
 
-def decimal_run(net: Network, digits: int, pinned: dict[str, Decimal]) -> dict[str, Decimal]:
+def decimal_run(net: Network, digits: int, pinned: dict[str, Decimal], update: bool = True) -> dict[str, Decimal]:
     """``run`` in decimal arithmetic at ``digits`` significant digits (+ − · of the lesson's numbers are
-    exact; e^x, ln x and what is divided are rounded there)."""
+    exact; e^x, ln x and what is divided are rounded there); without ``update``, one sample's forward and
+    backward pass only."""
     with localcontext(prec=digits, Emax=MAX_EMAX, Emin=MIN_EMIN):  # e^−1000000 is a value, not 0
+        if not update:
+            return run_one(net, pinned=pinned, update=False)  # type: ignore[arg-type, return-value]
         return run(net, pinned=pinned)  # type: ignore[arg-type, return-value]
 
 
-def exact_trace(net: Network) -> dict[str, Decimal]:
+def exact_trace(net: Network, update: bool = True) -> dict[str, Decimal]:
     """Every quantity of ``run`` at PRECISION significant digits, with exact zeros exact.
 
     A quantity that is 0 in exact arithmetic but whose parts were rounded (Σ_o δ_o = Σ out_o − 1 of a
@@ -553,13 +556,14 @@ def exact_trace(net: Network) -> dict[str, Decimal]:
     Noise shrinks with the working precision and a value does not: a quantity that is 10^7 times
     smaller at PRECISION digits than at COARSE digits (or 0 at COARSE digits) is taken as the exact 0,
     and pinned there so that what is computed from it (a ReLU's side of its kink) follows from the 0.
-    The second run is made only when some sum cancelled 30 digits or more.
+    The second run is made only when some sum cancelled 30 digits or more.  Without ``update``, one
+    sample before the update (a sample of a big batch: ``bigbatch``).
     """
     exact = as_decimal(net)
     zeros: dict[str, Decimal] = {}
     while True:
         CANCELLED.clear()
-        fine = decimal_run(exact, PRECISION, zeros)
+        fine = decimal_run(exact, PRECISION, zeros, update)
         if not CANCELLED:  # no sum lost more than 30 of its 50 digits: no 0 hides as noise
             return fine
         scale = max((abs(v) for v in fine.values() if v.is_finite()), default=Decimal(0))
@@ -567,7 +571,7 @@ def exact_trace(net: Network) -> dict[str, Decimal]:
         small = [q for q, v in fine.items() if v and v.is_finite() and abs(v) < floor and q not in zeros]
         if not small:
             return fine
-        coarse = decimal_run(exact, COARSE, zeros)
+        coarse = decimal_run(exact, COARSE, zeros, update)
         new = {q: Decimal(0) for q in small if abs(fine[q]) < abs(coarse[q]) * SHRINK or not coarse[q]}
         if not new:
             return fine

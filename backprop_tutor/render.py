@@ -236,16 +236,27 @@ def lessons_table(console: Console, lessons: list[tuple[Lesson, str]]) -> None:
     console.print(table)
 
 
+ONE_SAMPLE_SHOWN = 5_000  # names: a batch with more lists sample 1's for every sample's
+
+
 def quantities_table(console: Console, lesson: Lesson, catalogue: Mapping) -> None:
     from rich.table import Table
 
-    from backprop_tutor.catalogue import SECTIONS
+    from backprop_tutor.catalogue import SECTIONS, BatchCatalogue
 
-    given = [q for q in catalogue.values() if q.given]
+    every = catalogue
+    if isinstance(catalogue, BatchCatalogue) and len(catalogue) > ONE_SAMPLE_SHOWN:
+        # too many to read: sample 1's stand for every sample's, and the batch's are listed in full
+        every = {q: catalogue[q] for q in catalogue.with_sample(1)}
+    given = [q for q in every.values() if q.given]
     _say(console, f"{lesson.title}", "bold")
     _say(console, "Given (not checked): " + ", ".join(q.id for q in given), "dim")
+    if every is not catalogue:
+        n = len(lesson.network.samples)
+        _say(console, f"{len(catalogue):,} names in all: those of sample 1 are listed, and each is a name of "
+             f"samples 2 to {n} too, with @2 … @{n} for @1.", "dim")
     for section, heading in SECTIONS.items():
-        rows = [q for q in catalogue.values() if q.section == section and not q.given]
+        rows = [q for q in every.values() if q.section == section and not q.given]
         if not rows:
             continue
         table = Table(title=_text(console, heading), title_justify="left", expand=False)
@@ -326,7 +337,7 @@ def key_text(session, fmt: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def what_if(out: Out, changes: dict[str, tuple[float, float]], before: dict[str, float],
+def what_if(out: Out, changes: dict[str, tuple[float, float]], before: Mapping[str, float],
             after: dict[str, float], names: list[str]) -> None:
     """Quantities before and after some given values change, side by side."""
     from backprop_tutor.catalogue import symbol

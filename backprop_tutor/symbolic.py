@@ -412,7 +412,7 @@ class Derivation:
 class Deriver:
     """Derivations of one network's quantities, with the engine's values of ``trace`` put in."""
 
-    def __init__(self, net: Network, trace: dict[str, float], catalogue: Mapping[str, Quantity]):
+    def __init__(self, net: Network, trace: Mapping[str, float], catalogue: Mapping[str, Quantity]):
         self.net, self.trace, self.catalogue = net, trace, catalogue
         self.model = Model(net)
         self.outputs = set(net.layout.neurons[-1])
@@ -805,7 +805,7 @@ class Deriver:
                       "learning rate η times the gradient.", [self.chain(qid, rule)])]
 
 
-def derive(net: Network, trace: dict[str, float], catalogue: Mapping[str, Quantity], qid: str) -> Derivation:
+def derive(net: Network, trace: Mapping[str, float], catalogue: Mapping[str, Quantity], qid: str) -> Derivation:
     """The derivation of one quantity, with the engine's values of ``trace`` put in."""
     return Deriver(net, trace, catalogue).derivation(qid)
 
