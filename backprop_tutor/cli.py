@@ -1168,10 +1168,10 @@ def train(
             raise TutorError("--compare does not go with " + ("--as-published" if as_published else "--json"))
         from backprop_tutor.compare import compare as compare_runs
 
-        compare_runs(_out(ctx), chosen, compare, epochs=epochs, learning_rate=lr, until=until,
-                     update_biases=update_biases, batch_size=batch_size, every=every, csv_file=csv_file,
-                     quiet=quiet, open_csv=_open_for_writing)
-        return
+        code = compare_runs(_out(ctx), chosen, compare, epochs=epochs, learning_rate=lr, until=until,
+                            update_biases=update_biases, batch_size=batch_size, every=every, csv_file=csv_file,
+                            quiet=quiet, open_csv=_open_for_writing)
+        raise typer.Exit(code)
     loop = make_loop(net, lr, through_updated=as_published, batch_size=batch_size)
     epochs_asked = epochs
     epochs = epochs * loop.updates_per_epoch  # from here on: updates

@@ -30,7 +30,7 @@ from backprop_tutor.names import Layout
 from backprop_tutor.network import Network
 from backprop_tutor.safe_text import echo, printable
 from backprop_tutor.seeds import MAX_SEED
-from backprop_tutor.training import Diverged, Point, Schedule, history, make_loop
+from backprop_tutor.training import Diverged, Point, Schedule, history, make_loop, multiply_adds
 from backprop_tutor.updates import Updates
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ MAX_RUNS = 10
 MAX_TOTAL_UPDATES = 10_000_000  # the updates of all the runs together (train's own limit for one run)
 MAX_SPEC = 200  # characters
 DIVERGED_FACTOR = 1e6  # E_total this many times its start is taken as diverged (a logistic output never gets there)
+BAR_AFTER = 2_400_000  # multiply-adds of all the runs: a progress bar on a terminal (as `train`'s)
 DEFAULT_SEED = 1  # of hidden='s fresh weights, when the lesson has none of its own (--random/--seed)
 _NUMBER = re.compile(r"[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?|\.[0-9]+([eE][-+]?[0-9]+)?")
 _SEED = re.compile(r"seed:([0-9]{1,12})(?:\.\.([0-9]{1,12}))?")
@@ -235,18 +236,21 @@ class Outcome:
     diverged: int | None = None  # the update where it diverged
     why: str = ""  # "not finite" or "E > 1e+06× start"
     curve: list[tuple[int, float]] = field(default_factory=list)
+    interrupted: bool = False  # Ctrl-C
 
 
 def run_variant(variant: Variant, total: int, *, until: float | None = None, batch_size: int | None = None,
-                record_every: int | None = None, record: Callable[[str, Point], None] | None = None) -> Outcome:
-    """Train one run for ``total`` updates (or until --until), as `train` does, keeping its sampled curve."""
+                record_every: int | None = None, record: Callable[[str, Point], None] | None = None,
+                progress: Callable[[int], None] | None = None) -> Outcome:
+    """Train one run for ``total`` updates (or until --until), as `train` does, keeping its sampled curve.
+    Ctrl-C stops it at the last state reached (``interrupted``)."""
     loop = make_loop(variant.net, variant.learning_rate, batch_size=batch_size)
     start = loop.evaluate(loop.params())[0]
     bounded = Bounded(loop, DIVERGED_FACTOR * start if math.isfinite(start) and start > 0 else math.inf)
     schedule = Schedule(total, None, record_every if record else None)
     outcome = Outcome(variant.label, loop.eta, start, start, 0)
     try:
-        for point in history(bounded, total, schedule.points(), until=until):
+        for point in history(bounded, total, schedule.points(), until=until, progress=progress):
             outcome.error, outcome.updates = point.error, point.update
             if point.update in schedule.curve or (until is not None and point.error < until):
                 outcome.curve.append((point.update, point.error))
@@ -257,6 +261,8 @@ def run_variant(variant: Variant, total: int, *, until: float | None = None, bat
         outcome.error = bounded.error
         outcome.curve.append((e.update, bounded.error))  # drawn where it is a positive finite number
         outcome.why = f"E > {DIVERGED_FACTOR:g}× start" if bounded.exceeded else "not finite"
+    except KeyboardInterrupt:
+        outcome.interrupted = True
     if until is not None and outcome.diverged is None and outcome.error < until:
         outcome.reached = outcome.updates
     return outcome
@@ -271,8 +277,9 @@ def check_size(runs: int, updates: int) -> None:
 def compare(out: Out, lesson: Lesson, spec: str, *, epochs: int, learning_rate: float | None = None,
             until: float | None = None, update_biases: bool = False, batch_size: int | None = None,
             every: int | None = None, csv_file: str | None = None, quiet: bool = False,
-            open_csv: Callable[[str], TextIO] | None = None) -> None:
-    """`train --compare SPEC`: the runs, one table, one plot with a curve per run, and --csv of them all."""
+            open_csv: Callable[[str], TextIO] | None = None) -> int:
+    """`train --compare SPEC`: the runs, one table, one plot with a curve per run, and --csv of them all.
+    Returns the exit code: 0, or 130 after Ctrl-C (the runs made so far are shown)."""
     from backprop_tutor import report
 
     chosen = plan(spec, lesson, learning_rate=learning_rate, update_biases=update_biases)
@@ -294,9 +301,20 @@ def compare(out: Out, lesson: Lesson, spec: str, *, epochs: int, learning_rate: 
         assert writer is not None
         writer.writerow([label, point.update, repr(point.error)])
 
+    outcomes: list[Outcome] = []
+    bar = _bar(out, len(chosen.variants) * total * multiply_adds(chosen.variants[-1].net, batch_size), quiet)
     try:
-        outcomes = [run_variant(v, total, until=until, batch_size=batch_size, record_every=every or 1,
-                                record=record if writer else None) for v in chosen.variants]
+        with bar or contextlib.nullcontext():
+            task = bar.add_task("runs", total=len(chosen.variants) * total) if bar else None
+            for k, v in enumerate(chosen.variants):
+                def moved(done: int, before: int = k * total) -> None:
+                    assert bar is not None and task is not None
+                    bar.update(task, completed=before + done)
+
+                outcomes.append(run_variant(v, total, until=until, batch_size=batch_size, record_every=every or 1,
+                                            record=record if writer else None, progress=moved if bar else None))
+                if outcomes[-1].interrupted:
+                    break
         if handle is not None:
             handle.close()  # what is still buffered is written now, and can fail now
     except OSError as e:
@@ -306,11 +324,31 @@ def compare(out: Out, lesson: Lesson, spec: str, *, epochs: int, learning_rate: 
             with contextlib.suppress(OSError):
                 handle.close()
     report.compare_table(out, lesson, chosen, outcomes, total, until, per_epoch)
+    stopped = outcomes[-1].interrupted
+    if stopped:
+        out.say(f"Stopped (Ctrl-C) in run {outcomes[-1].label} after {outcomes[-1].updates:,} of {total:,} updates"
+                + ("; the runs after it were not made." if len(outcomes) < len(chosen.variants) else "."),
+                "bold yellow")
     if not quiet:
         out.say("")
         report.loss_curves(out, [(o.label, o.curve) for o in outcomes])
     if csv_file:
-        out.say(f"History of every run written to {csv_file} (run, update, E_total).", "dim")
+        out.say(f"History of every run written to {printable(csv_file)} (run, update, E_total).", "dim")
+    return 130 if stopped else 0
+
+
+def _bar(out: Out, work: int, quiet: bool):
+    """A progress bar on a terminal for a long comparison (as for a long `train`), or None."""
+    import sys
+
+    if quiet or work < BAR_AFTER or not sys.stdout.isatty():
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from backprop_tutor.render import make_console
+
+    return Progress("training", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                    console=make_console(no_color=not out.colour), transient=True)
 
 
 def _open(path: str) -> TextIO:

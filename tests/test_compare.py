@@ -231,20 +231,13 @@ def test_divergence_is_a_row_not_a_crash(cli, write_lesson):
     assert alone.exit_code == 1 and "diverged" in alone.stderr
 
 
-def test_a_run_that_overflows_is_reported_as_not_finite(write_lesson):
-    from backprop_tutor.lesson import load as load_lesson
-
-    net = load_lesson(str(write_lesson(LINEAR))).network
-    outcome = run_variant(Variant("lr=0.1", net, 0.1), 5000)
-    outcome_bounded = outcome.diverged
+def test_a_run_that_overflows_is_reported_as_not_finite(write_lesson, monkeypatch):
     import backprop_tutor.compare as compare
 
-    original = compare.DIVERGED_FACTOR
-    try:
-        compare.DIVERGED_FACTOR = math.inf
-        unbounded = run_variant(Variant("lr=0.1", net, 0.1), 5000)
-    finally:
-        compare.DIVERGED_FACTOR = original
+    net = load(str(write_lesson(LINEAR))).network
+    outcome_bounded = run_variant(Variant("lr=0.1", net, 0.1), 5000).diverged
+    monkeypatch.setattr(compare, "DIVERGED_FACTOR", math.inf)  # no bound: it goes on to overflow
+    unbounded = run_variant(Variant("lr=0.1", net, 0.1), 5000)
     errors = linear_errors(0.1, 2000)
     first = next(u for u, e in enumerate(errors) if not math.isfinite(e))
     assert unbounded.diverged == first and unbounded.why == "not finite"
@@ -360,3 +353,29 @@ def test_single_train_draws_the_same_plot():
     assert report.loss_curve.__code__.co_names.count("loss_curves") == 1
     one = _draw(False, "utf-8", SERIES[:1])
     assert "Loss curve: E_total" in one and "lr=0.1" not in one
+
+
+def test_ctrl_c_shows_the_runs_made_and_exits_130(cli, monkeypatch):
+    import backprop_tutor.compare as compare
+
+    real, calls = compare.history, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        for k, point in enumerate(real(*args, **kwargs)):
+            if len(calls) == 2 and k == 5:
+                raise KeyboardInterrupt
+            yield point
+
+    monkeypatch.setattr(compare, "history", interrupted)
+    result = cli("train", "--compare", "lr=0.1,0.5,1", "-n", "1200")
+    assert result.exit_code == 130, result.output
+    rows = table(result.output, "lr")
+    assert list(rows) == ["0.1", "0.5"] and rows["0.1"]["updates"] == "1,200"
+    assert rows["0.5"]["updates"] == "30"  # the fifth state looked at: updates 0, 1, 10, 20, 30
+    assert "Stopped (Ctrl-C) in run lr=0.5 after 30 of 1,200 updates; the runs after it were not made." in result.output
+
+
+def test_a_long_run_keeps_a_bounded_curve():
+    outcome = run_variant(Variant("lr=0.5", load().network), 100_000)
+    assert outcome.updates == 100_000 and len(outcome.curve) == Schedule(100_000).curve_count + 1
