@@ -94,15 +94,18 @@ def loss_curves(out: Out, series: list[tuple[str, list[tuple[int, float]]]]) -> 
     lines = out.unicode and (out.colour or len(kept) == 1)  # braille lines; otherwise a marker a point
     for k, (label, points) in enumerate(kept):
         if points:
-            fig.plot([u for u, _ in points], [math.log10(e) for _, e in points], lc=COLOURS[k % len(COLOURS)],
-                     interp="linear" if lines else None, label=label,
-                     marker=None if lines else MARKERS[k % len(MARKERS)])
+            xs, ys, colour, marker = [u for u, _ in points], [math.log10(e) for _, e in points], \
+                COLOURS[k % len(COLOURS)], MARKERS[k % len(MARKERS)]
+            fig.plot(xs, ys, lc=colour, interp="linear" if lines else None, label=label,
+                     marker=None if lines else marker)
+            if lines and len(kept) > 1:  # the run's marker where its line ends: readable without the colours too
+                fig.text([min(xs[-1], last * (1 - 1 / fig.width))], ys[-1:], [marker], lc=colour)  # (inside)
     out.say("Loss curve" + ("s" if len(kept) > 1 else "") + ": E_total on a log scale, against the update", "bold")
     for line in fig.show().splitlines():
         out.plot_line(line.replace("\u2800", " ").rstrip())  # the blank braille cell is a space
     if len(kept) > 1:
         for k, (label, points) in enumerate(kept):
-            key = ("━━" if out.unicode else "--") if lines else f" {MARKERS[k % len(MARKERS)]}"
+            key = f"━━{MARKERS[k % len(MARKERS)]}" if lines else f"  {MARKERS[k % len(MARKERS)]}"
             shown = f"  {key} {label}" + ("" if points else " (nothing to draw)")
             out.plot_line(plotille.color(shown, fg=COLOURS[k % len(COLOURS)], mode="names",
                                          no_color=not out.colour))
@@ -166,7 +169,7 @@ def compare_table(out: Out, lesson: Lesson, plan: Plan, outcomes: list[Outcome],
             out.say(f"No run got E_total below {until:g} in {total:,} updates.", "bold yellow")
         else:
             best = min(hit, key=lambda o: o.reached or 0)
-            out.say(f"{len(hit)} of {len(outcomes)} runs got E_total below {until:g}; the first, {best.label}, "
+            out.say(f"{len(hit)} of {len(outcomes)} runs got E_total below {until:g}; the fastest, {best.label}, "
                     f"after {best.reached:,} updates.", "bold green" if len(hit) == len(outcomes) else "bold yellow")
     gone = [o for o in outcomes if o.diverged is not None]
     from backprop_tutor.compare import DIVERGED_FACTOR

@@ -92,7 +92,7 @@ def test_learning_rates_are_separate_runs(cli, tmp_path):
     for rate in rows:
         assert rows[rate] == expected(single(cli, "--lr", rate, "-n", "3000", "--until", "0.001"), 0.001), rate
     assert rows["0.1"]["updates to E < 0.001"] == "not reached"
-    assert "3 of 4 runs got E_total below 0.001; the first, lr=5" in out
+    assert "3 of 4 runs got E_total below 0.001; the fastest, lr=5" in out
     # the csv: one tidy file, each run's rows those of train's own --csv, to the last digit
     tidy = list(csv.reader((tmp_path / "all.csv").open()))
     assert tidy[0] == ["run", "update", "E_total"]
@@ -379,3 +379,18 @@ def test_ctrl_c_shows_the_runs_made_and_exits_130(cli, monkeypatch):
 def test_a_long_run_keeps_a_bounded_curve():
     outcome = run_variant(Variant("lr=0.5", load().network), 100_000)
     assert outcome.updates == 100_000 and len(outcome.curve) == Schedule(100_000).curve_count + 1
+
+
+def test_the_readme_shows_compare_runs_as_they_are(cli, monkeypatch):
+    """Every `train --compare` transcript in the README is the command's output (100 columns, no colour)."""
+    import shlex
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```console\n\$ backprop-tutor (train [^\n]*--compare[^\n]*)\n(.*?)\n```", readme, re.S)
+    assert len(blocks) >= 5
+    monkeypatch.setenv("COLUMNS", "100")
+    for command, shown in blocks:
+        result = cli(*shlex.split(command))
+        assert result.exit_code == 0 and result.output.rstrip("\n") == shown, command
+    assert "biases=none" in readme and "init=lesson,seed:11,seed:14" in readme and "biases=fixed,trained,per-neuron" in readme
