@@ -90,7 +90,7 @@ def plan(spec: str, lesson: Lesson, *, learning_rate: float | None = None, updat
         net = dataclasses.replace(net, train_biases=True)
     seed = None
     if key == "lr":
-        variants = [Variant(f"lr={rate:g}", net, rate) for rate in _rates(spec, values)]
+        variants = [Variant(f"lr={_short(rate)}", net, rate) for rate in _rates(spec, values)]
     elif key == "biases":
         variants = [Variant(f"biases={b}", _biases(net, b), learning_rate) for b in _choices(spec, values)]
     elif key == "hidden":
@@ -106,6 +106,12 @@ def plan(spec: str, lesson: Lesson, *, learning_rate: float | None = None, updat
     if len(variants) > MAX_RUNS:
         raise BadSpec(spec, f"asks for {len(variants)} runs; the most is {MAX_RUNS}")
     return Plan(key, variants, seed)
+
+
+def _short(rate: float) -> str:
+    """The rate as %g writes it where that is the same number (0.5, 1e-07), else in full: two rates
+    never share a label."""
+    return f"{rate:g}" if float(f"{rate:g}") == rate else repr(rate)
 
 
 def _unique(spec: str, items: list) -> list:

@@ -272,6 +272,11 @@ def test_bad_specs_are_one_line_and_exit_2(cli, spec, words):
     assert words in lines[0] and "\x1b" not in lines[0]
 
 
+def test_two_close_rates_keep_two_labels(cli):
+    rows = table(compared(cli, "--compare", "lr=0.1234567,0.12345678,5e-7", "-n", "10", "-q"), "lr")
+    assert list(rows) == ["0.1234567", "0.12345678", "5e-07"]
+
+
 @pytest.mark.parametrize(("args", "words"), [
     (["--lesson", "deep", "--compare", "hidden=2,4"], "lesson deep has 2 hidden layers"),
     (["--compare", "lr=1,2", "--lr", "3"], "leave out --lr"),
