@@ -402,3 +402,16 @@ def test_the_readme_shows_compare_runs_as_they_are(cli, monkeypatch):
     for answer in ("--lesson xor --compare biases=none", "init=lesson,seed:11,seed:14",
                    "biases=fixed,trained,per-neuron"):
         assert answer in commands
+
+
+def test_check_and_a_quiet_train_never_import_the_plot_library():
+    import subprocess
+    import sys
+
+    script = ("import sys\nfrom backprop_tutor.cli import app\n"
+              "for args in (['check', 'w5', '0.3589'], ['train', '-n', '10', '-q'],"
+              " ['train', '--compare', 'lr=1,2', '-n', '10', '-q']):\n"
+              "    try:\n        app(args, prog_name='backprop-tutor')\n    except SystemExit:\n        pass\n"
+              "print('LOADED', [m for m in ('plotille', 'numpy', 'sympy', 'rich.console') if m in sys.modules])\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert "LOADED []" in out.stdout, out.stdout + out.stderr
