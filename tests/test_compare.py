@@ -415,3 +415,20 @@ def test_check_and_a_quiet_train_never_import_the_plot_library():
               "print('LOADED', [m for m in ('plotille', 'numpy', 'sympy', 'rich.console') if m in sys.modules])\n")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert "LOADED []" in out.stdout, out.stdout + out.stderr
+
+
+def test_a_wide_lesson_compares_with_numpys_loop_as_train_does(cli, write_lesson):
+    import random
+
+    from backprop_tutor.training import make_loop
+
+    rng = random.Random(3)
+    numbers = [round(rng.uniform(-0.5, 0.5), 3) for _ in range(512)]
+    text = lesson_text(layers=(16, 16, 16), weights=numbers, inputs=[round(rng.uniform(0, 1), 3) for _ in range(16)],
+                       targets=[round(rng.uniform(0.1, 0.9), 3) for _ in range(16)])
+    path = write_lesson(text, "wide.toml")
+    assert type(make_loop(load(str(path)).network)).__name__ == "MatrixLoop"
+    rows = table(compared(cli, "--lesson", path, "--compare", "lr=0.1,3", "-n", "300", "--until", "0.01"), "lr")
+    for rate in ("0.1", "3"):
+        assert rows[rate] == expected(single(cli, "--lesson", path, "--lr", rate, "-n", "300", "--until", "0.01"),
+                                      0.01), rate
