@@ -1124,6 +1124,11 @@ def train(
     batch_size: Annotated[int | None, typer.Option("--batch-size", metavar="B",
                                                    help="Lessons with several samples: B samples per update "
                                                         "(default: all of them, full batch).")] = None,
+    compare: Annotated[str | None, typer.Option("--compare", metavar="KEY=VALUES",
+                                                help="Several runs side by side: lr=0.1,0.5,1,5, "
+                                                     "biases=none,fixed,trained,per-neuron, hidden=1,2,4,8 or "
+                                                     "init=lesson,seed:1..5. One table, one plot, --csv of "
+                                                     "all the runs.")] = None,
 ) -> None:
     """Train the lesson's network and watch the error fall.
 
@@ -1132,6 +1137,8 @@ def train(
     differ; --as-published reproduces them.
 
     Example: backprop-tutor train --epochs 10000
+
+    Compare: backprop-tutor train --compare lr=0.1,0.5,1,5 --until 0.001
     """
     import dataclasses
 
@@ -1156,6 +1163,15 @@ def train(
     if batch_size is not None and not 1 <= batch_size <= len(net.samples):
         raise TutorError(f"--batch-size must be a whole number from 1 to {len(net.samples)} (the lesson's "
                          f"samples), got {batch_size}")
+    if compare is not None:
+        if as_published or json_out:
+            raise TutorError("--compare does not go with " + ("--as-published" if as_published else "--json"))
+        from backprop_tutor.compare import compare as compare_runs
+
+        code = compare_runs(_out(ctx), chosen, compare, epochs=epochs, learning_rate=lr, until=until,
+                            update_biases=update_biases, batch_size=batch_size, every=every, csv_file=csv_file,
+                            quiet=quiet, open_csv=_open_for_writing)
+        raise typer.Exit(code)
     loop = make_loop(net, lr, through_updated=as_published, batch_size=batch_size)
     epochs_asked = epochs
     epochs = epochs * loop.updates_per_epoch  # from here on: updates

@@ -13,6 +13,7 @@ import math
 import os
 import stat
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,16 +87,9 @@ def randomized(lesson: Lesson, seed: int) -> Lesson:
     import random
 
     rng = random.Random(seed)
-
-    def pick(low: float, high: float) -> float:
-        while True:
-            value = round(rng.uniform(low, high), 2)
-            if value != 0:
-                return value
-
+    pick = _picker(rng)
     net = lesson.network
-    weights = {w: pick(-0.9, 0.9) for w in net.weights}
-    biases = {b: pick(-0.5, 0.5) for b in net.biases}
+    weights, biases = _fresh_parameters(net, pick)
     if net.extra:  # several samples (XOR): the data is the lesson; only the starting point changes
         network = dataclasses.replace(net, weights=weights, biases=biases)
     else:
@@ -110,6 +104,29 @@ def randomized(lesson: Lesson, seed: int) -> Lesson:
     return Lesson(lesson.name, lesson.source, f"{lesson.title} (fresh numbers, seed {seed})",
                   lesson.description + "\n\nThis copy has fresh random numbers (seed "
                   f"{seed}); figures quoted above are the original's.", network, (), (), lesson.step_texts, seed)
+
+
+def _picker(rng: Any) -> Callable[[float, float], float]:
+    """Round numbers (two decimals, never exactly 0) drawn from ``rng`` between two bounds."""
+    def pick(low: float, high: float) -> float:
+        while True:
+            value = round(rng.uniform(low, high), 2)
+            if value != 0:
+                return value
+    return pick
+
+
+def _fresh_parameters(net: Network, pick: Callable[[float, float], float]) -> tuple[dict, dict]:
+    return {w: pick(-0.9, 0.9) for w in net.weights}, {b: pick(-0.5, 0.5) for b in net.biases}
+
+
+def fresh_start(net: Network, seed: int) -> Network:
+    """The network with fresh starting weights and biases, drawn from ``seed`` as ``randomized`` draws
+    them (the same values for the same seed and shape); its data, activations and rate stay."""
+    import random
+
+    weights, biases = _fresh_parameters(net, _picker(random.Random(seed)))
+    return dataclasses.replace(net, weights=weights, biases=biases)
 
 
 def bundled_dir() -> Path:

@@ -9,6 +9,7 @@ use Rich, imported inside the functions that draw them.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 from collections.abc import Mapping
@@ -29,6 +30,7 @@ _ASCII = str.maketrans({"∂": "d", "δ": "delta", "⁺": "+", "·": "*", "−":
                         "η": "eta", "σ": "sigma", "✓": "OK", "✗": "X", "≈": "~", "Σ": "sum", "→": "->", "…": "...",
                         "—": "-", "←": "<-", "─": "-", "━": "=", "│": "|", "┐": "+", "┘": "+", "┤": "+",
                         "┼": "+", "┬": "+", "┴": "+", "▶": ">", "≤": "<=", "≥": ">=", "×": "x", "’": "'", "•": "*"})
+_SGR = re.compile("\x1b\\[[0-9;]*m")  # a colour or style, as a plot library writes it
 _STYLES = {"bold": "1", "dim": "2", "green": "32", "red": "31", "yellow": "33"}
 
 
@@ -97,6 +99,14 @@ class Out:
         if self.colour and style:
             codes = ";".join(_STYLES[s] for s in style.split())
             text = f"\x1b[{codes}m{text}\x1b[0m"
+        print(text, file=self.stream)
+
+    def plot_line(self, line: str) -> None:
+        """A line of a plot as it is drawn: never folded, and with its colour codes (SGR sequences, the
+        only control sequences kept) where colour is wanted; everything else as ``say`` shows it."""
+        parts = _SGR.split(line)
+        codes = _SGR.findall(line) if self.colour else [""] * (len(parts) - 1)
+        text = "".join(self.fit(printable(part)) + code for part, code in zip(parts, [*codes, ""]))
         print(text, file=self.stream)
 
     def _fold(self, line: str) -> str:

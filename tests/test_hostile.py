@@ -237,6 +237,9 @@ OPTIONS = [  # (command up to the option, hostile values)
     (["train", "--batch-size"], ["0", "-1", "2", "x", ""]),
     (["train", "--lesson", "xor", "--batch-size"], ["0", "5", "-3", HUGE]),
     (["train", "-n", "1", "--csv"], ["", "/", "/no/such/folder/h.csv", "/dev/null/x.csv"]),
+    (["train", "-n", "1", "--compare"], ["", "lr=\x1b[2J", "hidden=\x00", "[/oops]=1", "x" * 10_000, "lr=" + "1," * 99,
+                                         "init=seed:" + HUGE, "init=seed:1.." + HUGE, "hidden=" + HUGE, "lr=1e999",
+                                         "biases=\u202e", "lr=0x10", "hidden=٣"]),
 ]
 OPTION_CASES = [(prefix, value) for prefix, values in OPTIONS for value in values]
 
