@@ -64,6 +64,19 @@ def steps(catalogue: Mapping) -> list[Step]:
     return out
 
 
+def known_at(trace: dict[str, float], catalogue: dict, qid: str | None) -> dict[str, float]:
+    """What a learner at step ``qid`` has: the lesson's givens and every step before it, in the walk's
+    order (only the givens with no step)."""
+    values = {q: trace[q] for q, item in catalogue.items() if item.given}
+    if qid is None:
+        return values
+    for s in steps(catalogue):
+        if s.qid == qid:
+            break
+        values[s.qid] = trace[s.qid]
+    return values
+
+
 FORMULA_KINDS = (  # `start --formulas`: the first step of each kind asks for the formula first
     (r"net_\w+", "net input"), (r"out_\w+", "activation"), (r"E_o\d+", "error"), (r"E_total", "total error"),
     (r"dE_total/dout_o\d+", "error slope"), (r"dout_(\w+)/dnet_\1", "activation slope"), (r"delta_\w+", "δ"),
@@ -323,7 +336,7 @@ class Walk:
         elif command == "table":
             self.screen.table(self)
         elif command == "diagram":
-            self.screen.diagram(self)
+            self.screen.diagram(self, step)
         elif command == "quit":
             raise Stop
         else:
