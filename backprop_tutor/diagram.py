@@ -279,9 +279,13 @@ def _cell(u: Unit, k: int, name_w: int, label_w: int) -> Line:
     return [(name, FOCUS if u.focus and k == 0 else ""), (" " + body, DIM if v == "?" else "")]
 
 
-def _edge(u: Unit, k: int, weight_w: int, value_w: int) -> Line:
+def _edge(u: Unit, k: int, weight_w: int, value_w: int, below: bool = False) -> Line:
+    """The k-th connection out of a neuron: beside its values (─┬ … └), or ``below`` them (├ … └)."""
     count = len(u.edges) + (1 if u.more else 0)
-    fork = "──" if count == 1 else ("─┬" if k == 0 else (" └" if k == count - 1 else " ├"))
+    if below:
+        fork = "└" if k == count - 1 else "├"
+    else:
+        fork = "──" if count == 1 else ("─┬" if k == 0 else (" └" if k == count - 1 else " ├"))
     if k == len(u.edges):  # the connections not drawn, counted
         return [(f"{fork} {u.more} more" if u.edges else f"{fork} {u.more} connections", DIM)]
     e = u.edges[k]
@@ -290,8 +294,10 @@ def _edge(u: Unit, k: int, weight_w: int, value_w: int) -> Line:
              PATH if e.marked else "")]
 
 
-def _block_lines(block: Block, one_line_header: int | None) -> tuple[list[Line], int]:
-    """A layer's column as lines, and how many of them are its header."""
+def _block_lines(block: Block, one_line_header: int | None, ascii_: bool,
+                 below: bool = False) -> tuple[list[Line], int]:
+    """A layer's column as lines, and how many of them are its header; with ``below``, each neuron's
+    connections under its values."""
     units = [u for u in block.units if isinstance(u, Unit)]
     name_w = max((len(u.name) + u.focus for u in units), default=2)
     label_w = max((len(lab) for u in units for lab, _ in u.rows if lab != "target"), default=0)
@@ -300,8 +306,9 @@ def _block_lines(block: Block, one_line_header: int | None) -> tuple[list[Line],
     weight_w = max((len(e.weight) for u in units for e in u.edges), default=0)
     value_w = max((len(e.value) for u in units for e in u.edges), default=0)
     header = block.header
-    if one_line_header and len(" · ".join(header)) <= one_line_header:
-        header = [" · ".join(header)]
+    joined = (" | " if ascii_ else " · ").join(header)
+    if one_line_header and len(joined) <= one_line_header:
+        header = [joined]
     out: list[Line] = [[(h, "bold")] for h in header]
     drawn = iter(cells)
     for k, u in enumerate(block.units):
@@ -311,9 +318,14 @@ def _block_lines(block: Block, one_line_header: int | None) -> tuple[list[Line],
             out.append([(u, DIM)])
             continue
         rows = next(drawn)
-        for j in range(max(len(rows), len(u.edges) + (1 if u.more else 0))):
+        count = len(u.edges) + (1 if u.more else 0)
+        if below:  # the connections under the values, for a narrow terminal
+            out += rows
+            out += [[(" " * (name_w + 1), ""), *_edge(u, j, weight_w, value_w, below=True)] for j in range(count)]
+            continue
+        for j in range(max(len(rows), count)):
             line: Line = list(rows[j]) if j < len(rows) else []
-            if j < len(u.edges) + (1 if u.more else 0):
+            if j < count:
                 line.append((" " * (cell_w - width_of(line)) + " ", ""))
                 line += _edge(u, j, weight_w, value_w)
             out.append(line)
@@ -367,17 +379,21 @@ def _layers(net: Network, view: View, marked: set[str]) -> tuple[int, int]:
     return min(ends), max(ends)
 
 
-def _near(net: Network, view: View) -> set[str]:
+def _near(net: Network, view: View, own: bool = False) -> set[str]:
     """The marked connections next to the step: those of its neuron (h1's w5, w7), or of its weight and
-    the weight's receiver (for ∂E/∂w1: w1, and the connections out of h1)."""
+    the weight's receiver (for ∂E/∂w1: w1, and the connections out of h1); with ``own``, of its weight
+    only."""
     L = net.layout
     n = focus(net, view.step) if view.step else None
-    if n is None and view.step and (m := re.search(r"\b(w\d+)\+?(?:@\d+\+?)?$", view.step)):
-        l, r, _ = _where(L)[m[1]] if m[1] in view.marked else (0, 0, 0)
-        n = L.neurons[l + 1][r] if m[1] in view.marked else None
-        near = {m[1]} & view.marked
-    else:
-        near = set()
+    near: set[str] = set()
+    base = _base(view.step).rstrip("+") if view.step else ""
+    m = re.fullmatch(r"(?:.*/d)?(w\d+)", base)  # ∂E/∂w1, ∂net_h1/∂w1, w1⁺
+    if n is None and m and m[1] in view.marked:
+        l, r, _ = _where(L)[m[1]]
+        n = L.neurons[l + 1][r]
+        near.add(m[1])
+        if own:
+            return near
     for w in view.marked:
         l, r, s = _where(L)[w]
         if n in (L.neurons[l][s], L.neurons[l + 1][r]):
@@ -406,7 +422,9 @@ def picture(net: Network, known: dict[str, float], *, step: str | None = None, c
     limit = min(height, TALL) if height is not None else TALL
     head = _title(net, view, width, ascii_) if title else [[]]
     full = (0, net.layout.depth)
-    for first, last in dict.fromkeys([full, _layers(net, view, view.marked), _layers(net, view, _near(net, view))]):
+    windows = [full, *(_layers(net, view, marked) for marked in (view.marked, _near(net, view),
+                                                                  _near(net, view, own=True)))]
+    for first, last in dict.fromkeys(windows):
         drawn, digits = _drawing(net, view, width, ascii_, first, last, 4 if (first, last) == full else 3)
         if first > 0 or last < net.layout.depth:
             drawn += [[], *_wrap(_left_out(net, first, last), width, DIM, ascii_)]
@@ -423,28 +441,28 @@ def _drawing(net: Network, view: View, width: int, ascii_: bool, first: int, las
     chosen: list[Line] = []
     digits_used: int | None = None
     for digits in (None, *(d for d in DIGITS if d >= fewest)):  # side by side, if they fit at some digits
-        drawn = [_block_lines(b, None) for b in _blocks(net, view, digits, ascii_)[first:last + 1]]
+        drawn = [_block_lines(b, None, ascii_) for b in _blocks(net, view, digits, ascii_)[first:last + 1]]
         wide = _side_by_side([d[0] for d in drawn], [d[1] for d in drawn])
         if max(width_of(line) for line in wide) <= width:
             chosen, digits_used = wide, digits
             break
-    if not chosen:  # stacked: each layer above the next
-        for digits in (None, *DIGITS):
-            stacked = _stack(_blocks(net, view, digits, ascii_)[first:last + 1], width)
-            if max(width_of(line) for line in stacked) <= width or digits == DIGITS[-1]:
-                chosen, digits_used = stacked, digits
-                break
+    tries = [*((d, False) for d in (None, *DIGITS) if d is None or d >= 4), *((d, True) for d in (None, *DIGITS))]
+    for digits, below in tries if not chosen else []:  # stacked: each layer above the next
+        stacked = _stack(_blocks(net, view, digits, ascii_)[first:last + 1], width, ascii_, below)
+        if max(width_of(line) for line in stacked) <= width or (digits, below) == tries[-1]:
+            chosen, digits_used = stacked, digits
+            break
     if ascii_:
         chosen = [[(text.translate(_BOX), style) for text, style in line] for line in chosen]
     return chosen, digits_used
 
 
-def _stack(blocks: list[Block], width: int) -> list[Line]:
+def _stack(blocks: list[Block], width: int, ascii_: bool, below: bool = False) -> list[Line]:
     out: list[Line] = []
     for k, b in enumerate(blocks):
         if k:
             out.append([])
-        out += [_trim(line) for line in _block_lines(b, width)[0]]
+        out += [_trim(line) for line in _block_lines(b, width, ascii_, below)[0]]
     return out
 
 
@@ -495,8 +513,7 @@ def _legend(net: Network, view: View, digits: int | None, width: int, ascii_: bo
     elif view.section in BACKWARD:
         out += _wrap("The weights before the update: every gradient is taken with them.", width, DIM, ascii_)
     if digits is not None:
-        out += _wrap(f"Values rounded to {digits} significant digits (`table` has them in full).", width, DIM,
-                     ascii_)
+        out += _wrap(f"Values rounded to {digits} significant digits.", width, DIM, ascii_)
     return out if len(out) > 1 else []
 
 

@@ -1,0 +1,516 @@
+"""The network's picture: the expected pictures are written out by hand, from the post's figure and numbers.
+
+Steps are drawn as a learner who has done every step before them has the values (``walk.known_at``):
+net_o1 (forward), ∂E_total/∂w5 (output layer) and ∂E_total/∂out_h1 (hidden layer), at 80 and at 40
+columns, in unicode and in ASCII.
+"""
+
+import re
+import time
+
+import pytest
+
+from backprop_tutor import diagram
+from backprop_tutor.checking import Session
+from backprop_tutor.lesson import load
+from backprop_tutor.walk import known_at
+
+
+@pytest.fixture(scope="module")
+def sessions():
+    return {name: Session(load(name)) for name in ("post", "deep", "softmax-ce", "xor", "post-biases")}
+
+
+def draw(sessions, lesson, step, width, unicode=True, height=None):
+    s = sessions[lesson]
+    qid = s.resolver.resolve(step).id if step else None
+    return diagram.picture(s.lesson.network, known_at(s.trace, s.catalogue, qid), step=qid, catalogue=s.catalogue,
+                           width=width, unicode=unicode, height=height)
+
+
+def text(lines):
+    return "\n".join(diagram.plain(lines)) + "\n"
+
+
+# The post, at a forward step: net_o1 is computed along w5 (from h1) and w6 (from h2); o1 is the step's
+# neuron; every value fits at the post's own digits.
+POST_NET_O1_80 = """\
+Network 2-2-2: one bias per layer, shared, not trained.
+
+inputs                    hidden                               outputs
+                          logistic                             logistic
+                          + b1 0.35                            + b2 0.6
+i1 0.05 ─┬ w1 0.15 ─▶ h1  h1 net 0.3775      ─┬ w5 0.4  ━▶ o1  o1* net ?
+         └ w3 0.25 ─▶ h2     out 0.593269992  └ w7 0.5  ─▶ o2      out ?
+                                                                   target 0.01
+i2 0.1  ─┬ w2 0.2  ─▶ h1  h2 net 0.3925      ─┬ w6 0.45 ━▶ o1
+         └ w4 0.3  ─▶ h2     out 0.596884378  └ w8 0.55 ─▶ o2  o2  net ?
+                                                                   out ?
+                                                                   target 0.99
+
+━━▶ the connections it is computed along: h1 → o1 (w5), h2 → o1 (w6).
+* o1: the neuron of this step.
+"""
+
+# The output layer: ∂E_total/∂w5 runs along w5 alone; δ_o1 is known, δ_o2 not yet; w5 is the weight before
+# the update (w5⁺ comes after this step). The columns fit at 6 significant digits.
+POST_DW5_80 = """\
+Network 2-2-2: one bias per layer, shared, not trained.
+
+inputs                    hidden                            outputs
+                          logistic                          logistic
+                          + b1 0.35                         + b2 0.6
+i1 0.05 ─┬ w1 0.15 ─▶ h1  h1 net 0.3775   ─┬ w5 0.4  ━▶ o1  o1 net 1.10591
+         └ w3 0.25 ─▶ h2     out 0.59327   └ w7 0.5  ─▶ o2     out 0.751365
+                                                               target 0.01
+i2 0.1  ─┬ w2 0.2  ─▶ h1  h2 net 0.3925   ─┬ w6 0.45 ─▶ o1     δ   0.138499
+         └ w4 0.3  ─▶ h2     out 0.596884  └ w8 0.55 ─▶ o2
+                                                            o2 net 1.22492
+                                                               out 0.772928
+                                                               target 0.99
+
+━━▶ the connections the chain rule runs along: h1 → o1 (w5).
+The weights before the update: every gradient is taken with them.
+Values rounded to 6 significant digits.
+"""
+
+# The hidden layer: ∂E_total/∂out_h1 runs along both paths out of h1, w5 to o1 and w7 to o2, which sit
+# together; both δ of the outputs are known; w5…w8 are shown as before the update though w5⁺…w8⁺ are known.
+POST_DOUT_H1_80 = """\
+Network 2-2-2: one bias per layer, shared, not trained.
+
+inputs                    hidden                             outputs
+                          logistic                           logistic
+                          + b1 0.35                          + b2 0.6
+i1 0.05 ─┬ w1 0.15 ─▶ h1  h1* net 0.3775   ─┬ w5 0.4  ━▶ o1  o1 net 1.10591
+         └ w3 0.25 ─▶ h2      out 0.59327   └ w7 0.5  ━▶ o2     out 0.751365
+                                                                target 0.01
+i2 0.1  ─┬ w2 0.2  ─▶ h1  h2  net 0.3925   ─┬ w6 0.45 ─▶ o1     δ   0.138499
+         └ w4 0.3  ─▶ h2      out 0.596884  └ w8 0.55 ─▶ o2
+                                                             o2 net 1.22492
+                                                                out 0.772928
+                                                                target 0.99
+                                                                δ   -0.0380982
+
+━━▶ the connections the chain rule runs along: h1 → o1 (w5), h1 → o2 (w7).
+* h1: the neuron of this step.
+The weights before the update: every gradient is taken with them.
+Values rounded to 6 significant digits.
+"""
+
+# At 40 columns the layers are stacked, each above the next; the values keep the post's digits.
+POST_NET_O1_40 = """\
+Network 2-2-2: one bias per layer,
+shared, not trained.
+
+inputs
+i1 0.05 ─┬ w1 0.15 ─▶ h1
+         └ w3 0.25 ─▶ h2
+
+i2 0.1  ─┬ w2 0.2  ─▶ h1
+         └ w4 0.3  ─▶ h2
+
+hidden · logistic · + b1 0.35
+h1 net 0.3775      ─┬ w5 0.4  ━▶ o1
+   out 0.593269992  └ w7 0.5  ─▶ o2
+
+h2 net 0.3925      ─┬ w6 0.45 ━▶ o1
+   out 0.596884378  └ w8 0.55 ─▶ o2
+
+outputs · logistic · + b2 0.6
+o1* net ?
+    out ?
+    target 0.01
+
+o2  net ?
+    out ?
+    target 0.99
+
+━━▶ the connections it is computed
+along: h1 → o1 (w5), h2 → o1 (w6).
+* o1: the neuron of this step.
+"""
+
+POST_DW5_40 = """\
+Network 2-2-2: one bias per layer,
+shared, not trained.
+
+inputs
+i1 0.05 ─┬ w1 0.15 ─▶ h1
+         └ w3 0.25 ─▶ h2
+
+i2 0.1  ─┬ w2 0.2  ─▶ h1
+         └ w4 0.3  ─▶ h2
+
+hidden · logistic · + b1 0.35
+h1 net 0.3775      ─┬ w5 0.4  ━▶ o1
+   out 0.593269992  └ w7 0.5  ─▶ o2
+
+h2 net 0.3925      ─┬ w6 0.45 ─▶ o1
+   out 0.596884378  └ w8 0.55 ─▶ o2
+
+outputs · logistic · + b2 0.6
+o1 net 1.105905967
+   out 0.75136507
+   target 0.01
+   δ   0.138498562
+
+o2 net 1.224921404
+   out 0.772928465
+   target 0.99
+
+━━▶ the connections the chain rule runs
+along: h1 → o1 (w5).
+The weights before the update: every
+gradient is taken with them.
+"""
+
+POST_DOUT_H1_40 = """\
+Network 2-2-2: one bias per layer,
+shared, not trained.
+
+inputs
+i1 0.05 ─┬ w1 0.15 ─▶ h1
+         └ w3 0.25 ─▶ h2
+
+i2 0.1  ─┬ w2 0.2  ─▶ h1
+         └ w4 0.3  ─▶ h2
+
+hidden · logistic · + b1 0.35
+h1* net 0.3775      ─┬ w5 0.4  ━▶ o1
+    out 0.593269992  └ w7 0.5  ━▶ o2
+
+h2  net 0.3925      ─┬ w6 0.45 ─▶ o1
+    out 0.596884378  └ w8 0.55 ─▶ o2
+
+outputs · logistic · + b2 0.6
+o1 net 1.105905967
+   out 0.75136507
+   target 0.01
+   δ   0.138498562
+
+o2 net 1.224921404
+   out 0.772928465
+   target 0.99
+   δ   -0.038098237
+
+━━▶ the connections the chain rule runs
+along: h1 → o1 (w5), h1 → o2 (w7).
+* h1: the neuron of this step.
+The weights before the update: every
+gradient is taken with them.
+"""
+
+# ASCII: - = + > for the lines, "delta" for δ (wider: the columns take it into account), -> for →.
+POST_NET_O1_80_ASCII = """\
+Network 2-2-2: one bias per layer, shared, not trained.
+
+inputs                    hidden                               outputs
+                          logistic                             logistic
+                          + b1 0.35                            + b2 0.6
+i1 0.05 -+ w1 0.15 -> h1  h1 net 0.3775      -+ w5 0.4  => o1  o1* net ?
+         + w3 0.25 -> h2     out 0.593269992  + w7 0.5  -> o2      out ?
+                                                                   target 0.01
+i2 0.1  -+ w2 0.2  -> h1  h2 net 0.3925      -+ w6 0.45 => o1
+         + w4 0.3  -> h2     out 0.596884378  + w8 0.55 -> o2  o2  net ?
+                                                                   out ?
+                                                                   target 0.99
+
+==> the connections it is computed along: h1 -> o1 (w5), h2 -> o1 (w6).
+* o1: the neuron of this step.
+"""
+
+POST_DW5_80_ASCII = """\
+Network 2-2-2: one bias per layer, shared, not trained.
+
+inputs                    hidden                            outputs
+                          logistic                          logistic
+                          + b1 0.35                         + b2 0.6
+i1 0.05 -+ w1 0.15 -> h1  h1 net 0.3775   -+ w5 0.4  => o1  o1 net   1.10591
+         + w3 0.25 -> h2     out 0.59327   + w7 0.5  -> o2     out   0.751365
+                                                               target 0.01
+i2 0.1  -+ w2 0.2  -> h1  h2 net 0.3925   -+ w6 0.45 -> o1     delta 0.138499
+         + w4 0.3  -> h2     out 0.596884  + w8 0.55 -> o2
+                                                            o2 net   1.22492
+                                                               out   0.772928
+                                                               target 0.99
+
+==> the connections the chain rule runs along: h1 -> o1 (w5).
+The weights before the update: every gradient is taken with them.
+Values rounded to 6 significant digits.
+"""
+
+POST_DOUT_H1_80_ASCII = """\
+Network 2-2-2: one bias per layer, shared, not trained.
+
+inputs                    hidden                             outputs
+                          logistic                           logistic
+                          + b1 0.35                          + b2 0.6
+i1 0.05 -+ w1 0.15 -> h1  h1* net 0.3775   -+ w5 0.4  => o1  o1 net   1.10591
+         + w3 0.25 -> h2      out 0.59327   + w7 0.5  => o2     out   0.751365
+                                                                target 0.01
+i2 0.1  -+ w2 0.2  -> h1  h2  net 0.3925   -+ w6 0.45 -> o1     delta 0.138499
+         + w4 0.3  -> h2      out 0.596884  + w8 0.55 -> o2
+                                                             o2 net   1.22492
+                                                                out   0.772928
+                                                                target 0.99
+                                                                delta -0.0380982
+
+==> the connections the chain rule runs along: h1 -> o1 (w5), h1 -> o2 (w7).
+* h1: the neuron of this step.
+The weights before the update: every gradient is taken with them.
+Values rounded to 6 significant digits.
+"""
+
+POST_NET_O1_40_ASCII = """\
+Network 2-2-2: one bias per layer,
+shared, not trained.
+
+inputs
+i1 0.05 -+ w1 0.15 -> h1
+         + w3 0.25 -> h2
+
+i2 0.1  -+ w2 0.2  -> h1
+         + w4 0.3  -> h2
+
+hidden | logistic | + b1 0.35
+h1 net 0.3775      -+ w5 0.4  => o1
+   out 0.593269992  + w7 0.5  -> o2
+
+h2 net 0.3925      -+ w6 0.45 => o1
+   out 0.596884378  + w8 0.55 -> o2
+
+outputs | logistic | + b2 0.6
+o1* net ?
+    out ?
+    target 0.01
+
+o2  net ?
+    out ?
+    target 0.99
+
+==> the connections it is computed
+along: h1 -> o1 (w5), h2 -> o1 (w6).
+* o1: the neuron of this step.
+"""
+
+POST_DW5_40_ASCII = """\
+Network 2-2-2: one bias per layer,
+shared, not trained.
+
+inputs
+i1 0.05 -+ w1 0.15 -> h1
+         + w3 0.25 -> h2
+
+i2 0.1  -+ w2 0.2  -> h1
+         + w4 0.3  -> h2
+
+hidden | logistic | + b1 0.35
+h1 net 0.3775      -+ w5 0.4  => o1
+   out 0.593269992  + w7 0.5  -> o2
+
+h2 net 0.3925      -+ w6 0.45 -> o1
+   out 0.596884378  + w8 0.55 -> o2
+
+outputs | logistic | + b2 0.6
+o1 net   1.105905967
+   out   0.75136507
+   target 0.01
+   delta 0.138498562
+
+o2 net   1.224921404
+   out   0.772928465
+   target 0.99
+
+==> the connections the chain rule runs
+along: h1 -> o1 (w5).
+The weights before the update: every
+gradient is taken with them.
+"""
+
+POST_DOUT_H1_40_ASCII = """\
+Network 2-2-2: one bias per layer,
+shared, not trained.
+
+inputs
+i1 0.05 -+ w1 0.15 -> h1
+         + w3 0.25 -> h2
+
+i2 0.1  -+ w2 0.2  -> h1
+         + w4 0.3  -> h2
+
+hidden | logistic | + b1 0.35
+h1* net 0.3775      -+ w5 0.4  => o1
+    out 0.593269992  + w7 0.5  => o2
+
+h2  net 0.3925      -+ w6 0.45 -> o1
+    out 0.596884378  + w8 0.55 -> o2
+
+outputs | logistic | + b2 0.6
+o1 net   1.105905967
+   out   0.75136507
+   target 0.01
+   delta 0.138498562
+
+o2 net   1.224921404
+   out   0.772928465
+   target 0.99
+   delta -0.038098237
+
+==> the connections the chain rule runs
+along: h1 -> o1 (w5), h1 -> o2 (w7).
+* h1: the neuron of this step.
+The weights before the update: every
+gradient is taken with them.
+"""
+
+POST = {
+    ("net_o1", 80, True): POST_NET_O1_80, ("dE/dw5", 80, True): POST_DW5_80,
+    ("dE/dout_h1", 80, True): POST_DOUT_H1_80, ("net_o1", 40, True): POST_NET_O1_40,
+    ("dE/dw5", 40, True): POST_DW5_40, ("dE/dout_h1", 40, True): POST_DOUT_H1_40,
+    ("net_o1", 80, False): POST_NET_O1_80_ASCII, ("dE/dw5", 80, False): POST_DW5_80_ASCII,
+    ("dE/dout_h1", 80, False): POST_DOUT_H1_80_ASCII, ("net_o1", 40, False): POST_NET_O1_40_ASCII,
+    ("dE/dw5", 40, False): POST_DW5_40_ASCII, ("dE/dout_h1", 40, False): POST_DOUT_H1_40_ASCII,
+}
+
+
+@pytest.mark.parametrize(("step", "width", "unicode"), list(POST))
+def test_the_post_drawn_exactly(sessions, step, width, unicode):
+    drawn = draw(sessions, "post", step, width, unicode)
+    assert text(drawn) == POST[step, width, unicode]
+    assert max(diagram.width_of(line) for line in drawn) <= width
+    if not unicode:
+        assert text(drawn).isascii()
+
+
+def test_only_the_weights_before_the_update_until_the_update_section(sessions):
+    s = sessions["post"]
+    at = known_at(s.trace, s.catalogue, "dE_total/dout_h1")
+    assert "w5+" in at and "w8+" in at  # the updated output weights are known at the hidden layer …
+    for width in (40, 80, 120):
+        shown = text(draw(sessions, "post", "dE/dout_h1", width))
+        assert "0.358916" not in shown and "⁺" not in shown and "→ 0.3" not in shown  # … and not shown
+    after = text(draw(sessions, "post", "net_h1+", 80))
+    assert "w5⁺ 0.358916" in after and "w1⁺ 0.149781" in after and "w5 0.4" not in after
+    assert "The weights after the update" in after
+
+
+def test_the_values_are_abbreviated_never_cut(sessions):
+    for width in range(30, 121, 5):
+        for step in ("dE/dout_h1", "dE/dw1", "E_total+"):
+            drawn = text(draw(sessions, "post", step, width))
+            assert "…" not in drawn and "0…" not in drawn
+            assert max(len(line) for line in drawn.splitlines()) <= width
+            assert re.search(r"out⁺? 0\.593\d*", drawn), (width, step)  # 0.593269992 rounded, at 3 digits at least
+            digits = re.search(r"Values rounded to (\d) significant", drawn.replace("\n", " "))
+            assert digits is None or int(digits[1]) >= 3
+    at_50 = text(draw(sessions, "post", "dE/dout_h1", 50))
+    assert "out 0.593269992" in at_50  # stacked at 50 columns: the post's digits
+
+
+DEEP_DOUT_H1_80 = """\
+Network 2-2-2-2: one bias per layer, shared, not trained.
+
+inputs
+i1 0.05 ─┬ w1 0.15 ─▶ h1
+         └ w3 0.25 ─▶ h2
+
+i2 0.1  ─┬ w2 0.2  ─▶ h1
+         └ w4 0.3  ─▶ h2
+
+hidden 1 · logistic · + b1 0.35
+h1* net 0.3775      ─┬ w5 0.35 ━▶ j1
+    out 0.593269992  └ w7 0.45 ━▶ j2
+
+h2  net 0.3925      ─┬ w6 0.4  ─▶ j1
+    out 0.596884378  └ w8 0.5  ─▶ j2
+
+hidden 2 · logistic · + b2 0.45
+j1 net 0.896398249 ─┬ w9  0.4  ━▶ o1
+   out 0.71020878   └ w11 0.5  ━▶ o2
+   δ   0.007805729
+
+j2 net 1.015413686 ─┬ w10 0.45 ━▶ o1
+   out 0.734078279  └ w12 0.55 ━▶ o2
+   δ   0.008406121
+
+outputs · logistic · + b3 0.6
+o1 net 1.214418737
+   out 0.77107986
+   target 0.01
+   δ   0.134342552
+
+o2 net 1.358847443
+   out 0.795572313
+   target 0.99
+   δ   -0.031621137
+
+━━▶ the connections the chain rule runs along: w5, w7, w9, w10, w11, w12.
+* h1: the neuron of this step.
+The weights before the update: every gradient is taken with them.
+"""
+
+
+def test_deep_every_path_out_of_h1_through_both_hidden_layers(sessions):
+    assert text(draw(sessions, "deep", "dE/dout_h1", 80)) == DEEP_DOUT_H1_80
+
+
+# Softmax and cross-entropy: δ_o = out_o − target_o, the hidden layer's paths as in the post.
+SOFTMAX_DOUT_H1_80 = """\
+Network 2-2-2: one bias per layer, shared, not trained.
+
+inputs                    hidden                             outputs
+                          logistic                           softmax
+                          + b1 0.35                          + b2 0.6
+i1 0.05 ─┬ w1 0.15 ─▶ h1  h1* net 0.3775   ─┬ w5 0.4  ━▶ o1  o1 net 1.10591
+         └ w3 0.25 ─▶ h2      out 0.59327   └ w7 0.5  ━▶ o2     out 0.470281
+                                                                target 0
+i2 0.1  ─┬ w2 0.2  ─▶ h1  h2  net 0.3925   ─┬ w6 0.45 ─▶ o1     δ   0.470281
+         └ w4 0.3  ─▶ h2      out 0.596884  └ w8 0.55 ─▶ o2
+                                                             o2 net 1.22492
+                                                                out 0.529719
+                                                                target 1
+                                                                δ   -0.470281
+
+━━▶ the connections the chain rule runs along: h1 → o1 (w5), h1 → o2 (w7).
+* h1: the neuron of this step.
+The weights before the update: every gradient is taken with them.
+Values rounded to 6 significant digits.
+"""
+
+SOFTMAX_DELTA_O1_40_ASCII = """\
+Network 2-2-2: one bias per layer,
+shared, not trained.
+
+inputs
+i1 0.05 -+ w1 0.15 -> h1
+         + w3 0.25 -> h2
+
+i2 0.1  -+ w2 0.2  -> h1
+         + w4 0.3  -> h2
+
+hidden | logistic | + b1 0.35
+h1 net 0.3775      -+ w5 0.4  -> o1
+   out 0.593269992  + w7 0.5  -> o2
+
+h2 net 0.3925      -+ w6 0.45 -> o1
+   out 0.596884378  + w8 0.55 -> o2
+
+outputs | softmax | + b2 0.6
+o1* net 1.105905967
+    out 0.470281212
+    target 0
+
+o2  net 1.224921404
+    out 0.529718788
+    target 1
+
+* o1: the neuron of this step.
+The weights before the update: every
+gradient is taken with them.
+"""
+
+
+def test_softmax_ce(sessions):
+    assert text(draw(sessions, "softmax-ce", "dE/dout_h1", 80)) == SOFTMAX_DOUT_H1_80
+    assert text(draw(sessions, "softmax-ce", "delta_o1", 40, unicode=False)) == SOFTMAX_DELTA_O1_40_ASCII
