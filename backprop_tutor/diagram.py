@@ -31,7 +31,8 @@ PATH, FOCUS, DIM = "path", "focus", "dim"
 BACKWARD = ("output", "hidden", "batch")
 DIGITS = (6, 5, 4, 3)  # significant digits tried, most first, until the picture fits
 FULL_LAYER = 6  # a layer of up to this many neurons is drawn whole; a larger one, a few and a count
-FEW = 4  # neurons of a large layer drawn (the step's own first)
+FEW = 4  # neurons of a large layer drawn (the step's own first) …
+FEWEST = 2  # … or, where that is too tall, this many, and as many marked connections of each
 FULL_FAN = 4  # a neuron with up to this many connections out has each drawn; more: the marked ones and a count
 MARKED_SHOWN = 3  # marked connections of one neuron drawn before the rest are counted
 TALL = 60  # rows above which only the layers around the step are drawn
@@ -190,6 +191,7 @@ class View:
     section: str | None = None
     marked: set[str] = field(default_factory=set)
     sample: int = 1
+    few: int = FEW  # neurons drawn of a large layer
 
 
 def _blocks(net: Network, view: View, digits: int | None, ascii_: bool) -> list[Block]:
@@ -229,8 +231,8 @@ def _blocks(net: Network, view: View, digits: int | None, ascii_: bool) -> list[
         block = Block(header)
         shown = list(layer)
         if len(layer) > FULL_LAYER:  # the step's neurons first, then the first others
-            first = [n for n in layer if n in touched][:FEW]
-            keep = set(first + [n for n in layer if n not in touched][:FEW - len(first)])
+            first = [n for n in layer if n in touched][:view.few]
+            keep = set(first + [n for n in layer if n not in touched][:view.few - len(first)])
             shown = [n for n in layer if n in keep]
         for r, n in enumerate(layer):
             if n not in shown:
@@ -256,7 +258,7 @@ def _blocks(net: Network, view: View, digits: int | None, ascii_: bool) -> list[
                     name, v = param(w)
                     edges.append(Edge(name, v, to, w in view.marked))
                 if len(edges) > FULL_FAN:
-                    kept = [e for e in edges if e.marked][:MARKED_SHOWN]
+                    kept = [e for e in edges if e.marked][:min(MARKED_SHOWN, view.few)]
                     more = len(edges) - len(kept)
                     edges = kept
             block.units.append(Unit(n, rows, edges, more, n == step_neuron))
@@ -424,14 +426,17 @@ def picture(net: Network, known: dict[str, float], *, step: str | None = None, c
     full = (0, net.layout.depth)
     windows = [full, *(_layers(net, view, marked) for marked in (view.marked, _near(net, view),
                                                                   _near(net, view, own=True)))]
-    for first, last in dict.fromkeys(windows):
-        drawn, digits = _drawing(net, view, width, ascii_, first, last, 4 if (first, last) == full else 3)
-        if first > 0 or last < net.layout.depth:
-            drawn += [[], *_wrap(_left_out(net, first, last), width, DIM, ascii_)]
-        whole = head + drawn + _legend(net, view, digits, width, ascii_)
-        if len(whole) <= limit:
-            return whole
-    return [] if height is not None else whole
+    tried: list[list[Line]] = []
+    for few in (FEW, FEWEST):  # (only layers of more than FULL_LAYER neurons draw fewer)
+        view.few = few
+        for first, last in dict.fromkeys(windows):
+            drawn, digits = _drawing(net, view, width, ascii_, first, last, 4 if (first, last) == full else 3)
+            if first > 0 or last < net.layout.depth:
+                drawn += [[], *_wrap(_left_out(net, first, last), width, DIM, ascii_)]
+            tried.append(head + drawn + _legend(net, view, digits, width, ascii_))
+            if len(tried[-1]) <= limit:
+                return tried[-1]
+    return [] if height is not None else min(tried, key=len)
 
 
 def _drawing(net: Network, view: View, width: int, ascii_: bool, first: int, last: int,

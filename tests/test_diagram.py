@@ -514,3 +514,80 @@ gradient is taken with them.
 def test_softmax_ce(sessions):
     assert text(draw(sessions, "softmax-ce", "dE/dout_h1", 80)) == SOFTMAX_DOUT_H1_80
     assert text(draw(sessions, "softmax-ce", "delta_o1", 40, unicode=False)) == SOFTMAX_DELTA_O1_40_ASCII
+
+
+# The path, worked out from the catalogue for any lesson -----------------------------------------
+
+@pytest.mark.parametrize(("lesson", "step", "weights"), [
+    ("post", "net_h1", {"w1", "w2"}),  # a forward step: the connections into h1
+    ("post", "out_h1", set()),  # inside h1
+    ("post", "delta_o1", set()),
+    ("post", "dE/dw5", {"w5"}),
+    ("post", "w5+", {"w5"}),
+    ("post", "dE_o1/dout_h1", {"w5"}),  # one path: through o1
+    ("post", "dE/dout_h1", {"w5", "w7"}),  # both paths out of h1
+    ("post", "dE/dw1", {"w1", "w5", "w7"}),  # w1, then on through both paths out of h1
+    ("post", "net_h1+", {"w1", "w2"}),  # after the update: into h1 again, no gradient behind it
+    ("deep", "dE/dout_h1", {"w5", "w7", "w9", "w10", "w11", "w12"}),  # h1 → j1, j2, and each j on to o1, o2
+    ("deep", "dE/dout_j1", {"w9", "w11"}),
+    ("softmax-ce", "delta_o1", set()),  # the softmax couples the outputs: no connection between layers
+    ("softmax-ce", "dE/dout_h1", {"w5", "w7"}),
+    ("xor", "dE/dout_h1@2", {"w5"}),  # one output: one path, the same for every sample
+    ("xor", "dE/dw1", {"w1", "w5"}),  # the batch's gradient: the sum of every sample's
+])
+def test_the_path_of_a_step(sessions, lesson, step, weights):
+    s = sessions[lesson]
+    assert diagram.path(s.lesson.network, s.catalogue, s.resolver.resolve(step).id) == weights
+
+
+def test_several_samples_show_the_steps_sample(sessions):
+    first = text(draw(sessions, "xor", "net_h1@1", 80))
+    assert "4 samples; the values shown are those of sample 1." in first and "i1 0 " in first
+    second = text(draw(sessions, "xor", "dE/dout_h1@2", 80))
+    assert "the values shown are those of sample 2." in second
+    s = sessions["xor"]
+    assert f"out {diagram._number(s.trace['out_h1@2'], 6)}" in second  # sample 2's own out_h1
+    assert "i1 0 " in second and "i2 1 " in second and "target 1" in second
+
+
+def test_per_neuron_biases_are_drawn_at_their_neuron(sessions):
+    drawn = text(draw(sessions, "xor", None, 80))
+    assert re.search(r"h1 +b1 +0\.38", drawn) and re.search(r"o1 +b3 +0\.36", drawn) and "+ b" not in drawn
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    from biglesson import write
+
+    folder = tmp_path_factory.mktemp("big")
+    return {name: Session(load(str(write(folder / f"{name}.toml", layers, samples))))
+            for name, layers, samples in (("wide", [16] * 5, 1), ("deeper", [16] * 7, 3), ("softmax", [16] * 5, 1))}
+
+
+def test_a_large_lesson_is_bounded_legible_and_quick(big):
+    for s in big.values():
+        net = s.lesson.network
+        ids = [q for q in ("dE_total/dout_h1", "dE_total/dout_h1@1", "dE_total/dw1", "net_o16", "net_h3", "delta_o2",
+                           "E_total+", "dE_total/dw300") if q in s.catalogue]
+        for qid in [*ids, None]:
+            for width in (30, 40, 80, 200):
+                started = time.perf_counter()
+                lines = diagram.picture(net, known_at(s.trace, s.catalogue, qid), step=qid, catalogue=s.catalogue,
+                                        width=width)
+                took = time.perf_counter() - started
+                assert took < 0.5, (qid, width, took)
+                assert 10 < len(lines) <= diagram.TALL, (qid, width, len(lines))
+                assert max(diagram.width_of(line) for line in lines) <= width, (qid, width)
+        drawn = text(diagram.picture(net, dict(s.trace), step=ids[0], catalogue=s.catalogue, width=80))
+        assert "… 12 more: h5–h16" in drawn and "13 more" in drawn and "(not drawn here:" in drawn
+
+
+def test_a_short_terminal_gets_the_layers_around_the_step_or_nothing(sessions, big):
+    deep = diagram.plain(draw(sessions, "deep", "dE/dout_h1", 80, height=30))
+    assert len(deep) <= 30 and "(not drawn here: inputs.)" in deep
+    assert any(line.startswith("hidden 1") for line in deep) and any("outputs" in line for line in deep)
+    assert draw(sessions, "post", "dE/dout_h1", 80, height=5) == []
+    s = big["wide"]
+    near = diagram.plain(diagram.picture(s.lesson.network, dict(s.trace), step="dE_total/dw1", catalogue=s.catalogue,
+                                         width=80, height=40))
+    assert 0 < len(near) <= 40 and near[2].startswith("inputs")  # w1 and what leaves h1: inputs and hidden 1
