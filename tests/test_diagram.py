@@ -591,3 +591,89 @@ def test_a_short_terminal_gets_the_layers_around_the_step_or_nothing(sessions, b
     near = diagram.plain(diagram.picture(s.lesson.network, dict(s.trace), step="dE_total/dw1", catalogue=s.catalogue,
                                          width=80, height=40))
     assert 0 < len(near) <= 40 and near[2].startswith("inputs")  # w1 and what leaves h1: inputs and hidden 1
+
+
+# The command and the walk -------------------------------------------------------------------------
+
+def test_the_command(cli):
+    out = cli("diagram", "--step", "dE/dout_h1", "--width", "80").output
+    assert out == POST_DOUT_H1_80
+    assert cli("diagram", "--step", "dE/dout_h1", "--width", "40", "--ascii").output == POST_DOUT_H1_40_ASCII
+    plain = cli("diagram").output  # no step: the lesson's givens
+    assert "i1 0.05 ─┬ w1 0.15 ─▶ h1" in plain and "net ?" in plain and "━" not in plain and "*" not in plain
+    deep = cli("diagram", "--lesson", "deep", "--step", "dE/dout_h1").output  # COLUMNS=200: side by side
+    assert "h1* net 0.3775" in deep and "━▶ j1" in deep and "━▶ o2" in deep
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--step", "dE/dout_h9"), "unknown quantity 'dE/dout_h9'"),
+    (("--step", "i1"), "--step i1: i1 is given by the lesson, not a step"),
+    (("--lesson", "nope"), "no lesson 'nope'"),
+    (("--width", "10"), "Invalid value for '--width'"),
+    (("--lesson", "xor", "--step", "dE/dout_h1"), "unknown quantity 'dE/dout_h1'"),  # xor's are dE/dout_h1@k
+])
+def test_bad_input_is_one_line(cli, args, message):
+    result = cli("diagram", *args)
+    assert result.exit_code == 2 and message in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_a_bad_lesson_is_one_line(cli, write_lesson):
+    path = write_lesson('title = "[bold]x"\n[network]\nlayers = [2, 2]\n')
+    result = cli("diagram", "--lesson", path)
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_at_the_walk_prompt_the_steps_path(cli):
+    out = cli("start", "--step", "dE/dout_h1", input="d\nq\n").output
+    assert "h1* net ?" in out and "─┬ w5 0.4  ━▶ o1" in out and " └ w7 0.5  ━▶ o2" in out
+    assert "━━▶ the connections the chain rule runs along: h1 → o1 (w5), h1 → o2 (w7)." in out
+
+
+def test_the_step_screen_shows_the_path_where_the_terminal_is_tall_enough(cli, monkeypatch):
+    short = cli("start", "--step", "dE/dout_h1", input="q\n").output  # 25 rows: no room
+    assert "━▶" not in short
+    monkeypatch.setenv("LINES", "40")
+    tall = cli("start", "--step", "dE/dout_h1", input="q\n").output
+    screen = tall[tall.index("Compute ∂E_total/∂out_h1"):]
+    assert screen.index("━▶ o1") < screen.index("∂E_total/∂out_h1 =")  # the picture, then the prompt
+    assert "Network 2-2-2" not in screen  # (the shape is on the first screen, not at every step)
+    forward = cli("start", "--step", "net_o1", input="q\n").output  # a forward step: only on request
+    assert "━▶" not in forward[forward.index("Compute net_o1"):]
+
+
+def test_in_a_terminal_the_walk_shows_the_path_at_dE_dout_h1(cli, tmp_path):
+    """The real program in a pseudo-terminal, 40 rows of 80 columns, every step before ∂E/∂out_h1 done."""
+    import os
+
+    import pexpect
+    from test_terminal import installed_command
+
+    from backprop_tutor.catalogue import full_digits
+    from backprop_tutor.walk import steps
+
+    s = Session(load("post"))
+    for step in steps(s.catalogue):
+        if step.qid == "dE_total/dout_h1":
+            break
+        if step.asked:
+            assert cli("check", step.qid, full_digits(s.trace[step.qid])).exit_code == 0
+    command = installed_command()
+    environment = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS", "LINES")}
+    environment["TERM"] = "xterm-256color"
+    child = pexpect.spawn(command[0], [*command[1:], "start"], env=environment, dimensions=(40, 80),
+                          encoding="utf-8", timeout=30)
+    child.expect("∂E_total/∂out_h1 = ")
+    raw = child.before
+    screen = re.sub(r"\x1b\[[0-9;]*m", "", raw).replace("\r\n", "\n")
+    child.sendline("q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert re.search(r"\x1b\[1;33m[^\x1b]*w7 0\.5  ━▶ o2", raw)  # the path in bold yellow
+    at = screen[screen.index("Compute ∂E_total/∂out_h1"):]
+    assert "h1* net 0.3775   ─┬ w5 0.4  ━▶ o1  o1 net 1.10591" in at
+    assert "out 0.59327   └ w7 0.5  ━▶ o2" in at
+    assert "δ   0.138499" in at and "δ   -0.0380982" in at  # both outputs' δ, known
+    assert "━━▶ the connections the chain rule runs along: h1 → o1 (w5), h1 → o2 (w7)." in at
+    assert "0.358916" not in at  # the weights before the update
+    assert child.exitstatus == 0
