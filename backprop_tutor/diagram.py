@@ -253,14 +253,16 @@ def _blocks(net: Network, view: View, digits: int | None, ascii_: bool) -> list[
             edges: list[Edge] = []
             more = 0
             if l < L.depth:
-                for k, to in enumerate(L.neurons[l + 1]):
+                receivers = list(enumerate(L.neurons[l + 1]))
+                if len(receivers) > FULL_FAN:  # the marked connections, a few, and a count of the rest
+                    kept = [(k, to) for k, to in receivers if L.weights[l][k][r] in view.marked]
+                    kept = kept[:min(MARKED_SHOWN, view.few)]
+                    more = len(receivers) - len(kept)
+                    receivers = kept
+                for k, to in receivers:
                     w = L.weights[l][k][r]
                     name, v = param(w)
                     edges.append(Edge(name, v, to, w in view.marked))
-                if len(edges) > FULL_FAN:
-                    kept = [e for e in edges if e.marked][:min(MARKED_SHOWN, view.few)]
-                    more = len(edges) - len(kept)
-                    edges = kept
             block.units.append(Unit(n, rows, edges, more, n == step_neuron))
         left = [n for n in layer if n not in shown]
         if left:
