@@ -93,9 +93,8 @@ def path(net: Network, catalogue: dict, qid: str) -> set[str]:
     a connection.  Values of the forward pass are where the chain ends: they are not followed.
     """
     L = net.layout
-    between = {(L.neurons[l][s], L.neurons[l + 1][r]): L.weights[l][r][s]
-               for l in range(L.depth) for r in range(L.sizes[l + 1]) for s in range(L.sizes[l])}
-    weights = set(L.weight_names())
+    weights = _where(L)
+    between = {(L.neurons[l][s], L.neurons[l + 1][r]): w for w, (l, r, s) in weights.items()}
     found: set[str] = set()
     seen: set[str] = set()
     todo = [qid]
@@ -119,14 +118,10 @@ def path(net: Network, catalogue: dict, qid: str) -> set[str]:
 
 
 @functools.cache
-def _connections(L: Layout) -> dict[str, tuple[int, int, int]]:
-    return {L.weights[l][r][s]: (l, r, s) for l in range(L.depth) for r in range(L.sizes[l + 1])
-            for s in range(L.sizes[l])}
-
-
 def _where(L: Layout) -> dict[str, tuple[int, int, int]]:
     """(l, r, s) of every weight: it feeds neuron r of layer l+1 from neuron s of layer l."""
-    return _connections(L)
+    return {L.weights[l][r][s]: (l, r, s) for l in range(L.depth) for r in range(L.sizes[l + 1])
+            for s in range(L.sizes[l])}
 
 
 def focus(net: Network, qid: str) -> str | None:

@@ -298,8 +298,8 @@ class Screen:
         if step.section not in diagram.BACKWARD or not diagram.path(s.lesson.network, s.catalogue, step.qid):
             return
         room = self.console.height - STEP_ROWS
-        if room > 0:
-            self.diagram(walk, step, height=room)
+        if room > 0 and self.diagram(walk, step, height=room - 1):
+            self.console.print()
 
     def help(self) -> None:
         from backprop_tutor.walk import COMMANDS
