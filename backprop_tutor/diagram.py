@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import re
 import textwrap
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -85,7 +86,7 @@ def _base(qid: str) -> str:
     return re.sub(r"@\d+(\+?)$", r"\1", qid)
 
 
-def path(net: Network, catalogue: dict, qid: str) -> set[str]:
+def path(net: Network, catalogue: Mapping, qid: str) -> set[str]:
     """The weights whose connections the computation of ``qid`` runs along.
 
     The step's parts are followed back through the backward pass (δ_o1 into ∂E/∂out_h1, and on):
@@ -400,7 +401,7 @@ def _near(net: Network, view: View, own: bool = False) -> set[str]:
     return near
 
 
-def picture(net: Network, known: dict[str, float], *, step: str | None = None, catalogue: dict | None = None,
+def picture(net: Network, known: dict[str, float], *, step: str | None = None, catalogue: Mapping | None = None,
             width: int = 80, unicode: bool = True, height: int | None = None, title: bool = True) -> list[Line]:
     """The network drawn to fit ``width`` columns, as lines of (text, style) segments.
 

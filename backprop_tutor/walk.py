@@ -64,7 +64,7 @@ def steps(catalogue: Mapping) -> list[Step]:
     return out
 
 
-def known_at(trace: dict[str, float], catalogue: dict, qid: str | None) -> dict[str, float]:
+def known_at(trace: dict[str, float], catalogue: Mapping, qid: str | None) -> dict[str, float]:
     """What a learner at step ``qid`` has: the lesson's givens and every step before it, in the walk's
     order (only the givens with no step)."""
     values = {q: trace[q] for q, item in catalogue.items() if item.given}
