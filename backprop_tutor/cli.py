@@ -589,7 +589,8 @@ def diagram(
             raise TutorError(f"--step {echo(step)}: {e.qid} is given by the lesson, not a step "
                              "(`backprop-tutor quantities` lists the steps)") from None
     console = _console(ctx)
-    lines = pictures.picture(session.lesson.network, known_at(session.trace, session.catalogue, qid), step=qid,
+    net = session.lesson.network
+    lines = pictures.picture(net, known_at(net, session.trace, session.catalogue, qid), step=qid,
                              catalogue=session.catalogue, width=width or console.width,
                              unicode=unicode_ok(console) and not ascii_)
     print_diagram(console, lines)

@@ -97,14 +97,14 @@ def path(net: Network, catalogue: Mapping, qid: str) -> set[str]:
     weights = _where(L)
     between = {(L.neurons[l][s], L.neurons[l + 1][r]): w for w, (l, r, s) in weights.items()}
     found: set[str] = set()
-    seen: set[str] = set()
+    seen: set[tuple[str, bool]] = set()
     todo = [qid]
     while todo:
         q = todo.pop()
-        if q in seen:
-            continue
-        seen.add(q)
         base = _base(q)
+        if (base, base != q) in seen:  # every sample's part runs along the same connections: followed once
+            continue
+        seen.add((base, base != q))
         if base.rstrip("+") in weights:
             found.add(base.rstrip("+"))
         elif m := re.fullmatch(r"dnet_(\w+)/dout_(\w+)", base):

@@ -24,8 +24,9 @@ def sessions():
 def draw(sessions, lesson, step, width, unicode=True, height=None):
     s = sessions[lesson]
     qid = s.resolver.resolve(step).id if step else None
-    return diagram.picture(s.lesson.network, known_at(s.trace, s.catalogue, qid), step=qid, catalogue=s.catalogue,
-                           width=width, unicode=unicode, height=height)
+    known = known_at(s.lesson.network, s.trace, s.catalogue, qid)
+    return diagram.picture(s.lesson.network, known, step=qid, catalogue=s.catalogue, width=width, unicode=unicode,
+                           height=height)
 
 
 def text(lines):
@@ -383,9 +384,22 @@ def test_the_post_drawn_exactly(sessions, step, width, unicode):
         assert text(drawn).isascii()
 
 
+@pytest.mark.parametrize("lesson", ["post", "xor", "post-biases"])
+def test_what_a_learner_has_at_a_step(sessions, lesson):
+    from backprop_tutor.walk import steps
+
+    s = sessions[lesson]
+    givens = {q for q, item in s.catalogue.items() if item.given}
+    order = [step.qid for step in steps(s.catalogue)]
+    for at in (None, order[0], order[len(order) // 2], order[-1]):
+        expected = givens | (set(order[:order.index(at)]) if at else set())
+        known = known_at(s.lesson.network, s.trace, s.catalogue, at)
+        assert set(known) == expected and all(known[q] == s.trace[q] for q in known)
+
+
 def test_only_the_weights_before_the_update_until_the_update_section(sessions):
     s = sessions["post"]
-    at = known_at(s.trace, s.catalogue, "dE_total/dout_h1")
+    at = known_at(s.lesson.network, s.trace, s.catalogue, "dE_total/dout_h1")
     assert "w5+" in at and "w8+" in at  # the updated output weights are known at the hidden layer …
     for width in (40, 80, 120):
         shown = text(draw(sessions, "post", "dE/dout_h1", width))
@@ -571,7 +585,7 @@ def test_a_large_lesson_is_bounded_legible_and_quick(big):
                            "E_total+", "dE_total/dw300") if q in s.catalogue]
         for qid in [*ids, None]:
             for width in (30, 80, 200):
-                known = known_at(s.trace, s.catalogue, qid)
+                known = known_at(s.lesson.network, s.trace, s.catalogue, qid)
                 took = []
                 while len(took) < 2 and (not took or took[-1] >= 0.5):  # again if a busy machine paused it
                     started = time.perf_counter()
