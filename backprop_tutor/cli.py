@@ -549,6 +549,53 @@ def graph(
         out.say(line)
 
 
+@app.command(cls=TutorCommand)
+@handled
+def diagram(
+    ctx: typer.Context,
+    step: Annotated[str | None, typer.Option("--step", metavar="NAME", autocompletion=_complete_name,
+                                             help="Draw it as at this step: net_h1, delta_o1, dE/dout_h1, w5 …")
+                    ] = None,
+    lesson: LessonOption = None,
+    random: RandomOption = False,
+    seed: SeedOption = None,
+    width: Annotated[int | None, typer.Option("--width", metavar="COLUMNS", min=30, max=1000,
+                                              help="Draw it for this many columns (default: the terminal's).")
+                     ] = None,
+    ascii_: Annotated[bool, typer.Option("--ascii", help="Only ASCII characters (as where the terminal cannot "
+                                         "show unicode).")] = False,
+) -> None:
+    """Draw the network like the original's figure: layers in columns, every connection with its weight.
+
+    Each neuron shows its values; each connection leaves the neuron it starts from, so h1's w5 and w7
+    sit together. With --step, the values as a learner has them at that step, the connections the
+    step's computation runs along marked (━━▶; for dE/dout_h1 both paths out of h1), δ at each neuron
+    once known, and the weights before the update until the section after it.
+
+    Example: backprop-tutor diagram --step dE/dout_h1
+    """
+    from backprop_tutor import diagram as pictures
+    from backprop_tutor.checking import Session
+    from backprop_tutor.errors import GivenQuantity
+    from backprop_tutor.render import print_diagram, unicode_ok
+    from backprop_tutor.walk import known_at
+
+    session = Session(_lesson(lesson, random, seed, need_seed=True))
+    qid = None
+    if step is not None:
+        try:
+            qid = session.resolver.resolve(step).id
+        except GivenQuantity as e:
+            raise TutorError(f"--step {echo(step)}: {e.qid} is given by the lesson, not a step "
+                             "(`backprop-tutor quantities` lists the steps)") from None
+    console = _console(ctx)
+    net = session.lesson.network
+    lines = pictures.picture(net, known_at(net, session.trace, session.catalogue, qid), step=qid,
+                             catalogue=session.catalogue, width=width or console.width,
+                             unicode=unicode_ok(console) and not ascii_)
+    print_diagram(console, lines)
+
+
 @app.command("what-if", cls=TutorCommand, context_settings={"ignore_unknown_options": True})
 @handled
 def what_if(

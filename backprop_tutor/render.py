@@ -380,6 +380,21 @@ def print_lines(console: Console, lines) -> None:
                 console.print(Text("  " + _fit(console, row)), overflow="fold")
 
 
+DIAGRAM_STYLES = {"path": "bold yellow", "focus": "bold cyan", "dim": "dim", "bold": "bold"}
+
+
+def print_diagram(console: Console, lines: list) -> None:
+    """The network's picture (``diagram.picture``): each line as ``Text`` in its styles, never cut (it is
+    drawn to the console's width) and never wrapped."""
+    from rich.text import Text
+
+    for line in lines:
+        text = Text()
+        for part, style in line:
+            text.append(printable(part), style=DIAGRAM_STYLES.get(style, ""))
+        console.print(text, no_wrap=True, overflow="ignore", crop=False)
+
+
 def unicode_ok(console: Console) -> bool:
     """Can the console show SymPy's unicode forms and box drawing?"""
     return can_encode(console.encoding, "∂⋅─ₜ₁⎛⎞ℯ━┼▶")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from backprop_tutor import catalogue, diagram, progress
 from backprop_tutor.answers import MIN_DIGITS
 from backprop_tutor.catalogue import SECTIONS
-from backprop_tutor.render import Out, _fit, _say, _text, check_result, print_lines, to_ascii, unicode_ok
+from backprop_tutor.render import Out, _fit, _say, _text, check_result, print_diagram, print_lines, to_ascii, unicode_ok
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from backprop_tutor.walk import Step, Walk
 
 BAR = 24
+STEP_ROWS = 16  # the rows of a step screen besides the network's picture: heading, equation, prompt, verdict
 STATUS = {progress.RIGHT: "right", progress.SKIPPED: "skipped", progress.CHECKED: "checked",
           progress.SHOWN: "shown"}
 
@@ -143,6 +144,7 @@ class Screen:
         override = walk.session.lesson.step_texts.get(step.qid)
         if override:
             self.text(override)
+        self.path_picture(walk, step)
 
     def formula_intro(self, walk: Walk, step: Step) -> None:
         self.text("First write the formula, in the names of the quantities (out_o1, delta_o1, dE/dw5, w5, "
@@ -279,11 +281,25 @@ class Screen:
         s = walk.session
         derivation(self.console, s.lesson, self.derivation(walk, step.qid), s.errata_for(step.qid))
 
-    def diagram(self, walk: Walk) -> None:
-        from rich.text import Text
+    def diagram(self, walk: Walk, step: Step | None = None, height: int | None = None) -> bool:
+        """The network with the values the learner has; at a step, its path marked. With ``height``, only
+        if it fits in that many rows (and without the network's shape). True when drawn."""
+        s = walk.session
+        lines = diagram.picture(s.lesson.network, walk.known(), step=step.qid if step else None,
+                                catalogue=s.catalogue, width=self.console.width, unicode=self.unicode, height=height,
+                                title=height is None)
+        print_diagram(self.console, lines)
+        return bool(lines)
 
-        for line in diagram.lines(walk.session.lesson.network, walk.known()):
-            self.console.print(Text(line if self.unicode else to_ascii(line)), no_wrap=True, overflow="ellipsis")
+    def path_picture(self, walk: Walk, step: Step) -> None:
+        """At a backward step with connections to mark, the picture with its path, where the terminal
+        is tall enough for it and the rest of the step screen."""
+        s = walk.session
+        if step.section not in diagram.BACKWARD or not diagram.path(s.lesson.network, s.catalogue, step.qid):
+            return
+        room = self.console.height - STEP_ROWS
+        if room > 0 and self.diagram(walk, step, height=room - 1):
+            self.console.print()
 
     def help(self) -> None:
         from backprop_tutor.walk import COMMANDS

@@ -23,6 +23,7 @@ from backprop_tutor.progress import Progress, Record, Store
 
 if TYPE_CHECKING:
     from backprop_tutor.mistakes import Finding
+    from backprop_tutor.network import Network
 
 HINT_LEVELS = progress.HINT_LEVELS
 YES = ("y", "yes")  # at a confirmation; the command being confirmed counts as a yes too
@@ -62,6 +63,28 @@ def steps(catalogue: Mapping) -> list[Step]:
             seen.add(kind)
         out.append(Step(q.id, q.section, asked))
     return out
+
+
+def known_at(net: Network, trace: Mapping[str, float], catalogue: Mapping, qid: str | None) -> dict[str, float]:
+    """What a learner at step ``qid`` has: the lesson's givens and every step before it, in the walk's
+    order, the catalogue's (only the givens with no step).  (By name: a batch's catalogue makes its
+    quantities only when asked for.)"""
+    values = {q: trace[q] for q in given_names(net)}
+    if qid is not None:
+        for q in catalogue:
+            if q == qid:
+                break
+            values[q] = trace[q]
+    return values
+
+
+def given_names(net: Network) -> list[str]:
+    """The names of what a lesson gives, as the engine names them: weights, biases, the learning rate,
+    and each sample's inputs and targets (i1@2, target_o1@2 with several)."""
+    L = net.layout
+    tags = [f"@{k}" for k in range(1, len(net.samples) + 1)] if net.extra else [""]
+    return [*net.weights, *net.biases, "eta", *(i + tag for tag in tags for i in L.neurons[0]),
+            *(f"target_{o}{tag}" for tag in tags for o in L.neurons[-1])]
 
 
 FORMULA_KINDS = (  # `start --formulas`: the first step of each kind asks for the formula first
@@ -323,7 +346,7 @@ class Walk:
         elif command == "table":
             self.screen.table(self)
         elif command == "diagram":
-            self.screen.diagram(self)
+            self.screen.diagram(self, step)
         elif command == "quit":
             raise Stop
         else:

@@ -91,7 +91,7 @@ def sheet_tex(session: Session) -> str:
     if seed is not None:
         out.append(rf"Seed \textbf{{{seed}}}. Name: \rule{{6cm}}{{0.4pt}}\par\medskip")
     out += [rf"Compute each value by hand. Check one with \texttt{{{tex(_check_line(seed))}}}.",
-            r"\subsection*{The network}", *_verbatim(diagram.lines(lesson.network, _given(session))),
+            r"\subsection*{The network}", *_verbatim(diagram.lines(lesson.network, _given(session), unicode=False)),
             r"\subsection*{Given}", r"\begin{tabular}{ll}", r"\hline"]
     out += [rf"\texttt{{{tex(q)}}} & {tex(post_digits(v))} \\" for q, v in _given(session).items()]
     out += [r"\hline", r"\end{tabular}"]

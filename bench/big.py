@@ -77,6 +77,7 @@ def main() -> None:
         ("check wrong", ["check", "w5", "123.456", *on], ""),
         ("start (piped, to the first prompt)", ["start", *on], ""),
         ("key", ["key", *on], ""), ("explain", ["explain", "dE/dw1", *on], ""),
+        ("diagram", ["diagram", "--step", "dE/dw1", *on], ""),
         ("what-if", ["what-if", "w5=0.5", *on], ""), ("quantities", ["quantities", *on], ""),
         ("progress", ["progress", *on], ""), ("lessons", ["lessons"], ""),
     ]:
