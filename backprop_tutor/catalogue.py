@@ -394,6 +394,14 @@ def sample_aliases(item: Quantity) -> list[str]:
     return [a for a in item.aliases if "/" in a or not a.endswith("+")]
 
 
+def givens(cat: Mapping[str, Quantity]) -> list[str]:
+    """The given quantities (inputs, targets, weights, biases, η), without making a batch's every quantity."""
+    if isinstance(cat, BatchCatalogue):
+        return [*cat.head, *(sample_key(q, k) for k in range(1, cat.n + 1) for q in cat.before
+                             if cat.single[q].given)]
+    return [q for q, item in cat.items() if item.given]
+
+
 def build_batch(net: Network) -> BatchCatalogue:
     """Several samples: each sample's quantities (``net_h1@2``), then the batch's, as ``run_batch`` names them."""
     return BatchCatalogue(net)

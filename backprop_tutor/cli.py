@@ -608,16 +608,15 @@ def what_if(
 
     Example: backprop-tutor what-if w5=0.5 b1=0
     """
-    from backprop_tutor.catalogue import normalize
+    from backprop_tutor.catalogue import givens, normalize
     from backprop_tutor.checking import Session
     from backprop_tutor.errors import GivenQuantity, UnknownQuantity
     from backprop_tutor.lesson import load
-    from backprop_tutor.network import output_labels
-    from backprop_tutor.network import run as run_engine
+    from backprop_tutor.network import outcome, output_labels
     from backprop_tutor.render import what_if as show
 
     session = Session(load(lesson))
-    given = {q for q, item in session.catalogue.items() if item.given}
+    given = set(givens(session.catalogue))
     values: dict[str, float] = {}
     for change in changes:
         name, sep, text = change.partition("=")
@@ -643,10 +642,9 @@ def what_if(
                              "targets and eta")
         values[qid] = _given_value(qid, text)
     net = session.lesson.network
-    after = run_engine(net.with_givens(values))
-    bad = [q for q, v in after.items() if not math.isfinite(v)]
+    after, bad = outcome(net.with_givens(values))
     if bad:
-        raise TutorError(f"with these values {bad[0]} is no longer a finite number; try smaller ones")
+        raise TutorError(f"with these values {bad} is no longer a finite number; try smaller ones")
     before = session.trace
     outputs = [label for label, _ in output_labels(net)]
     trained = net.layout.weight_names() + (net.layout.bias_names() if net.train_biases else [])
@@ -757,6 +755,10 @@ def key(
     seed: SeedOption = None,
     fmt: Annotated[str, typer.Option("--format", metavar="md|csv|json",
                                      help="Markdown tables, CSV rows, or one JSON object.")] = "md",
+    sample: Annotated[str | None, typer.Option("--sample", metavar="K|all",
+                                               help="Several samples: the batch's values and sample K's only, "
+                                               "or all (the default, but 1 on a batch of over 100,000 "
+                                               "values).")] = None,
 ) -> None:
     """The answer key for instructors: every value of a lesson, or of a fresh exercise.
 
@@ -769,7 +771,14 @@ def key(
 
     if fmt not in ("md", "csv", "json"):
         raise TutorError(f"--format must be md, csv or json, got '{echo(fmt)}'")
-    answer_key(Session(_lesson(lesson, random, seed)), fmt)
+    session = Session(_lesson(lesson, random, seed))
+    n = len(session.lesson.network.samples)
+    if sample is not None and sample != "all" and not (sample.isdigit() and 1 <= int(sample) <= n
+                                                       and sample == str(int(sample))):
+        raise TutorError(f"--sample must be all or a sample's number, 1 to {n}, got '{echo(sample)}'")
+    if sample is None:
+        sample = "1" if session.batch is not None else "all"
+    answer_key(session, fmt, None if sample == "all" or n == 1 else int(sample))
 
 
 @app.command(cls=TutorCommand)

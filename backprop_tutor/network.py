@@ -391,6 +391,26 @@ def run_batch(net: Network, *, keep: Callable[[float], float] | None = None,
     return t
 
 
+def outcome(net: Network) -> tuple[dict[str, float], str | None]:
+    """What a change of the givens does: the trace of ``run`` without each sample's inner values when
+    there are several (only their outputs, out_o1@2), and a quantity that is not finite, or None."""
+    if not net.extra:
+        t = run_one(net)
+        return t, next((q for q, v in t.items() if not math.isfinite(v)), None)
+    kept: dict[str, float] = {}
+    bad: list[str] = []
+    outputs = {f"out_{o}" for o in net.layout.neurons[-1]}
+
+    def look(k: int, values: dict[str, float], tag: str) -> None:
+        bad.extend(sample_key(q, k) + tag for q, v in values.items() if not math.isfinite(v))
+        if not tag:
+            kept.update({sample_key(q, k): values[q] for q in outputs})
+
+    t = run_batch(net, sink=look)
+    bad.extend(q for q, v in t.items() if not math.isfinite(v))
+    return t | kept, bad[0] if bad else None
+
+
 def not_finite(net: Network) -> str | None:
     """A quantity of ``run(net)`` that is not a finite number (an overflow), or None if there is none."""
     bad: list[str] = []

@@ -247,6 +247,7 @@ def lessons_table(console: Console, lessons: list[tuple[Lesson, str]]) -> None:
 
 
 ONE_SAMPLE_SHOWN = 5_000  # names: a batch with more lists sample 1's for every sample's
+TABLE_ROWS = 500  # a section with more is listed a line a name, not as a table
 
 
 def quantities_table(console: Console, lesson: Lesson, catalogue: Mapping) -> None:
@@ -268,6 +269,12 @@ def quantities_table(console: Console, lesson: Lesson, catalogue: Mapping) -> No
     for section, heading in SECTIONS.items():
         rows = [q for q in every.values() if q.section == section and not q.given]
         if not rows:
+            continue
+        if len(rows) > TABLE_ROWS:  # a table this long takes Rich seconds to lay out: one line a name
+            _say(console, heading, "bold")
+            wide = max(len(q.id) for q in rows), max(len(q.symbol) for q in rows)
+            console.print(_text(console, "\n".join(f"  {q.id:<{wide[0]}}  {q.symbol:<{wide[1]}}  {q.meaning}"
+                                                    for q in rows)), overflow="fold")
             continue
         table = Table(title=_text(console, heading), title_justify="left", expand=False)
         table.add_column("name", style="bold", no_wrap=True)
@@ -304,18 +311,19 @@ def derivation(console: Console, lesson: Lesson, derived, errata: list) -> None:
         console.print(Text(_fit(console, " ".join(e.why.split())), style="dim"), overflow="fold")
 
 
-def answer_key(session, fmt: str) -> None:
+def answer_key(session, fmt: str, sample: int | None = None) -> None:
     """Every quantity of a lesson with its formula and value: Markdown, CSV or JSON, on stdout
-    (in ASCII where the terminal cannot show unicode)."""
-    text = printable(key_text(session, fmt), multiline=True)
+    (in ASCII where the terminal cannot show unicode); with ``sample``, the batch's and that sample's."""
+    text = printable(key_text(session, fmt, sample), multiline=True)
     print(text if can_encode(getattr(sys.stdout, "encoding", None), text) else to_ascii(text), end="")
 
 
-def key_text(session, fmt: str) -> str:
+def key_text(session, fmt: str, sample: int | None = None) -> str:
     from backprop_tutor.catalogue import SECTIONS, describe_formula, post_digits
 
     lesson, cat, trace = session.lesson, session.catalogue, session.trace
-    rows = [(q, describe_formula(q) if not q.given else "given", trace[q.id]) for q in cat.values()]
+    names = cat.with_sample(sample) if sample is not None else list(cat)
+    rows = [(q, describe_formula(q) if not q.given else "given", trace[q.id]) for q in map(cat.__getitem__, names)]
     if fmt == "json":
         from backprop_tutor.safe_text import json_text
 
@@ -335,6 +343,10 @@ def key_text(session, fmt: str) -> str:
     out = [f"# Answer key: {lesson.title}\n"]
     if lesson.seed is not None:
         out.append(f"Learners get these numbers with `backprop-tutor start --random --seed {lesson.seed}`.\n")
+    if sample is not None:
+        n = len(lesson.network.samples)
+        out.append(f"The batch's values and those of sample {sample} of {n} (`--sample K` for another, "
+                   "`--sample all` for every sample's).\n")
     for section, heading in SECTIONS.items():
         part = [(q, f, v) for q, f, v in rows if q.section == section]
         if not part:

@@ -409,6 +409,28 @@ class Derivation:
     factors: list[tuple[str, Expr]]  # each factor's catalogue id and the form SymPy derived for it
 
 
+class _OfSample(Mapping[str, float]):
+    """Sample k's values in a batch's trace, named as in a lesson of that sample alone (net_h1 for
+    net_h1@k); the weights, η and the batch's updated weights as they are. Looked up when asked for:
+    a big batch computes the batch's values only when one of them is needed."""
+
+    def __init__(self, net: Network, trace: Mapping[str, float], catalogue: Mapping[str, Quantity], k: int):
+        self.trace, self.catalogue, self.k = trace, catalogue, k
+        self.shared = {*net.weights, *net.biases, "eta"}
+
+    def __getitem__(self, key: str) -> float:
+        if key not in self.catalogue:
+            raise KeyError(key)
+        shared = key in self.shared or (key.endswith("+") and key[:-1] in self.shared)
+        return self.trace[key if shared else sample_key(key, self.k)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.catalogue)
+
+    def __len__(self) -> int:
+        return len(self.catalogue)
+
+
 class Deriver:
     """Derivations of one network's quantities, with the engine's values of ``trace`` put in."""
 
@@ -490,14 +512,8 @@ class Deriver:
         cache = self.samples
         if k not in cache:
             sub = self.net.sample(k)
-            trace = {}
-            for key, value in self.trace.items():
-                if m := re.fullmatch(r"(.+)@(\d+)(\+?)", key):
-                    if int(m[2]) == k:
-                        trace[m[1] + m[3]] = value
-                elif not key.startswith("dE_total/d") and key not in ("E_total", "E_total+"):
-                    trace[key] = value  # the weights, η, and the batch's updated weights
-            cache[k] = Deriver(sub, trace, build(sub))
+            catalogue = build(sub)
+            cache[k] = Deriver(sub, _OfSample(self.net, self.trace, catalogue, k), catalogue)
         return cache[k]
 
     def of_sample(self, q: Quantity, base: str, k: int) -> Derivation:

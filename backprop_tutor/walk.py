@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from backprop_tutor import answers, progress
-from backprop_tutor.catalogue import SECTIONS
+from backprop_tutor.catalogue import SECTIONS, BatchCatalogue, givens, sample_key
 from backprop_tutor.checking import Session
 from backprop_tutor.errors import BadNumber
 from backprop_tutor.progress import Progress, Record, Store
@@ -48,6 +48,8 @@ class Step:
 
 
 def steps(catalogue: Mapping) -> list[Step]:
+    if isinstance(catalogue, BatchCatalogue):
+        return batch_steps(catalogue)
     out: list[Step] = []
     seen: set[tuple[str, str]] = set()
     for q in catalogue.values():
@@ -63,6 +65,17 @@ def steps(catalogue: Mapping) -> list[Step]:
             seen.add(kind)
         out.append(Step(q.id, q.section, asked))
     return out
+
+
+def batch_steps(cat: BatchCatalogue) -> list[Step]:
+    """The steps of several samples, as ``steps`` makes them, without making every quantity (a big batch
+    has 400,000): sample 1 is worked, the other samples' steps shown, then the batch's own steps."""
+    def sample(ids: list[str], first: bool) -> list[Step]:
+        own = [(q, cat.single[q].section) for q in ids if not cat.single[q].given]
+        return [Step(sample_key(q, k), section, first and k == 1) for k in range(1, cat.n + 1) for q, section in own]
+
+    return [*sample(cat.before, True), *(Step(q, x.section, True) for q, x in cat.middle.items()),
+            *sample(cat.after, False), *(Step(q, x.section, True) for q, x in cat.tail.items())]
 
 
 def known_at(net: Network, trace: Mapping[str, float], catalogue: Mapping, qid: str | None) -> dict[str, float]:
@@ -169,7 +182,7 @@ class Walk:
     def known(self) -> dict[str, float]:
         """Every value the learner has: the lesson's givens and the steps done or shown."""
         trace, cat = self.session.trace, self.session.catalogue
-        values = {q: trace[q] for q, item in cat.items() if item.given}
+        values = {q: trace[q] for q in givens(cat)}
         values |= {q: trace[q] for q in self.state.records}
         return values
 

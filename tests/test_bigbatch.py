@@ -113,3 +113,12 @@ def test_on_the_largest_lesson_a_samples_net_input_is_judged_against_its_exact_s
     for name in ("net_h1@65", "net_h1@064"):
         unknown = runner.invoke(app, ["check", name, "0.5", "--lesson", str(biggest)])
         assert unknown.exit_code == 2 and "unknown quantity" in unknown.output, (name, unknown.output)
+
+
+def test_a_batchs_steps_are_made_without_making_every_quantity(tmp_path):
+    from backprop_tutor.catalogue import build
+    from backprop_tutor.walk import steps
+
+    for lesson in batches(tmp_path):
+        cat = build(lesson.network)
+        assert steps(cat) == steps(dict(cat.items())), lesson.title  # the general rule, on every quantity
