@@ -11,7 +11,7 @@ shows everything through a ``screen`` (``backprop_tutor.screens.Screen``), so te
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -80,11 +80,16 @@ def batch_steps(cat: BatchCatalogue) -> list[Step]:
 
 def known_at(net: Network, trace: Mapping[str, float], catalogue: Mapping, qid: str | None) -> dict[str, float]:
     """What a learner at step ``qid`` has: the lesson's givens and every step before it, in the walk's
-    order, the catalogue's (only the givens with no step).  (By name: a batch's catalogue makes its
-    quantities only when asked for.)"""
+    order, the catalogue's (only the givens with no step).  With several samples, of the steps before
+    it only the batch's own and those of the sample the picture shows: the step's, or sample 1 (a big
+    batch has 400,000 others)."""
     values = {q: trace[q] for q in given_names(net)}
     if qid is not None:
-        for q in catalogue:
+        names: Iterable[str] = catalogue
+        if isinstance(catalogue, BatchCatalogue):  # the picture shows one sample: the step's, or sample 1
+            own = catalogue.sample_of(qid)
+            names = catalogue.with_sample(own[1] if own else 1)
+        for q in names:
             if q == qid:
                 break
             values[q] = trace[q]
