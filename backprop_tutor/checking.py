@@ -205,6 +205,8 @@ class Session:
         erratum = None
         if verdict != answers.RIGHT:
             for e in self.errata_for(quantity.id):
+                if not e.printed:
+                    continue  # a formula the source writes wrongly: shown at the step, not a figure to match
                 printed = answers.parse_number(e.printed)
                 if abs(typed.value.adjusted() - printed.value.adjusted()) > 50:
                     continue  # dozens of orders of magnitude apart (0e999999999): not the printed figure

@@ -31,24 +31,26 @@ MAX_DEPTH = 8  # tables and lists inside each other; a lesson needs 4 (data.inpu
 MAX_NEURONS = 16
 
 FIELDS: dict[str, dict[str, bool]] = {  # section -> field -> required
-    "": {"title": True, "description": True, "network": True, "data": True, "errata": False,
+    "": {"title": True, "description": True, "intro": False, "network": True, "data": True, "errata": False,
          "claims": False, "steps": False},
     "network": {"layers": True, "activation": True, "loss": True, "weights": True, "biases": True,
                 "learning_rate": True, "weight_numbering": False, "bias_mode": False,
                 "train_biases": False},
     "data": {"inputs": True, "targets": True, "batch": False},
-    "errata": {"quantity": True, "printed": True, "why": True},
+    "errata": {"quantity": True, "printed": False, "wrote": False, "why": True},  # printed or wrote
     "claims": {"updates": True, "error": True, "outputs": True, "why": True},
 }
 
 
 @dataclass(frozen=True)
 class Erratum:
-    """A value the source prints that is wrong, and why."""
+    """A value the source prints that is wrong (``printed``), or a formula it writes wrongly (``wrote``,
+    shown as written, never read), and why."""
 
     quantity: str
     printed: str
     why: str
+    wrote: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class Lesson:
     claims: tuple[Claim, ...] = ()
     step_texts: dict[str, str] = field(default_factory=dict)  # quantity id -> the lesson's own words
     seed: int | None = None  # fresh random numbers of the lesson's shape (see ``randomized``)
+    intro: str = ""  # how the walk goes through this lesson, in the lesson's words
 
 
 RANDOM_TARGETS = {"logistic": (0.01, 0.99), "tanh": (-0.9, 0.9), "relu": (0.0, 1.0), "identity": (-1.0, 1.0)}
@@ -103,7 +106,8 @@ def randomized(lesson: Lesson, seed: int) -> Lesson:
         network = dataclasses.replace(net, weights=weights, biases=biases, inputs=inputs, targets=targets)
     return Lesson(lesson.name, lesson.source, f"{lesson.title} (fresh numbers, seed {seed})",
                   lesson.description + "\n\nThis copy has fresh random numbers (seed "
-                  f"{seed}); figures quoted above are the original's.", network, (), (), lesson.step_texts, seed)
+                  f"{seed}); figures quoted above are the original's.", network, (), (), lesson.step_texts, seed,
+                  lesson.intro)
 
 
 def _picker(rng: Any) -> Callable[[float, float], float]:
@@ -398,10 +402,7 @@ def parse(doc: dict[str, Any], source: str, name: str) -> Lesson:
     if bad:
         raise r.fail("network", f"these numbers overflow: {bad} is not a finite number; "
                      "use smaller weights, biases or inputs")
-    errata = tuple(Erratum(r.text(e.get("quantity"), f"errata[{k}].quantity"),
-                           r.printed(e.get("printed"), f"errata[{k}].printed"),
-                           r.text(e.get("why"), f"errata[{k}].why"))
-                   for k, e in enumerate(_tables(r, doc.get("errata", []), "errata")))
+    errata = tuple(_erratum(r, k, e) for k, e in enumerate(_tables(r, doc.get("errata", []), "errata")))
     if errata:
         from backprop_tutor.catalogue import Resolver, build
 
@@ -422,8 +423,20 @@ def parse(doc: dict[str, Any], source: str, name: str) -> Lesson:
         claims.append(Claim(updates, r.printed(c["error"], f"claims[{k}].error"),
                             tuple(r.printed(v, f"claims[{k}].outputs[{n}]") for n, v in enumerate(outputs)),
                             r.text(c["why"], f"claims[{k}].why")))
+    intro = r.text(doc["intro"], "intro") if "intro" in doc else ""
     return Lesson(name, source, title, description, network, errata, tuple(claims),
-                  _step_texts(r, doc.get("steps", {}), network))
+                  _step_texts(r, doc.get("steps", {}), network), intro=intro)
+
+
+def _erratum(r: _Reader, k: int, e: dict[str, Any]) -> Erratum:
+    """A figure the source prints (``printed``) or a formula it writes (``wrote``): exactly one of the two."""
+    if ("printed" in e) == ("wrote" in e):
+        raise r.fail(f"errata[{k}]", "expected either printed (a figure the source prints) or wrote (a formula "
+                     "it writes), not both or neither")
+    printed = r.printed(e["printed"], f"errata[{k}].printed") if "printed" in e else ""
+    wrote = r.text(e["wrote"], f"errata[{k}].wrote", multiline=False) if "wrote" in e else ""
+    return Erratum(r.text(e.get("quantity"), f"errata[{k}].quantity"), printed, r.text(e.get("why"),
+                   f"errata[{k}].why"), wrote)
 
 
 MAX_SAMPLES = 64

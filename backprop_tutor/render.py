@@ -145,7 +145,7 @@ def error_line(message: str) -> None:
     print(line if can_encode(getattr(sys.stderr, "encoding", None), line) else to_ascii(line), file=sys.stderr)
 
 
-def check_result(out: Out, r: CheckResult) -> None:
+def check_result(out: Out, r: CheckResult, explain: str = "`backprop-tutor explain {name}`") -> None:
     q, typed = r.quantity, r.typed.text
     if r.verdict == answers.RIGHT:
         out.say(f"✓ right: {q.symbol} = {typed}", "bold green")
@@ -188,6 +188,8 @@ def check_result(out: Out, r: CheckResult) -> None:
             where = ", ".join(symbol(q) for q in steps)
             out.paragraph(f"This is the same slip as before ({where}): a pattern, not a one-off. "
                           f"{teaching(mid)}", "  ! ", "    ", "bold yellow")
+    elif r.erratum is not None:  # the parts are not where the slip is: the right value's derivation is
+        out.paragraph(f"How the right value is computed: {explain.format(name=r.quantity.id)}.", style="dim")
     elif r.factors and r.verdict == answers.WRONG:
         names = ", ".join(r.factors)
         out.paragraph(f"Check the parts it is made of, one at a time: {names}.")
@@ -307,7 +309,8 @@ def derivation(console: Console, lesson: Lesson, derived, errata: list) -> None:
     _say(console, f"Full precision: {quantity.symbol} = {full_digits(value)}", "bold")
     for e in errata:
         console.print()
-        _say(console, f"The original's {e.printed} is wrong", "bold yellow")
+        _say(console, f"The original writes {e.wrote}: a slip" if e.wrote else f"The original's {e.printed} is wrong",
+             "bold yellow")
         console.print(Text(_fit(console, " ".join(e.why.split())), style="dim"), overflow="fold")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from backprop_tutor import catalogue, diagram, progress
+from backprop_tutor import answers, catalogue, diagram, progress, story
 from backprop_tutor.answers import MIN_DIGITS
 from backprop_tutor.catalogue import SECTIONS
 from backprop_tutor.render import Out, _fit, _say, _text, check_result, print_diagram, print_lines, to_ascii, unicode_ok
@@ -83,10 +83,11 @@ class Screen:
         self.console.print()
         self.diagram(walk)
         self.console.print()
-        self.text(f"You compute every value by hand, one step at a time, in the order of the original. "
-                  f"Type each value as you get it, with at least {MIN_DIGITS} significant digits, or a "
-                  "command: hint, skip, explain, table, diagram, back, quit, help (or h, s, e, t, d, b, q, ?). "
-                  "Your progress is saved after every step.", "dim")
+        if lesson.intro:
+            self.text(lesson.intro)
+        self.text(f"You compute every value by hand, one step at a time. Type each value as you get it, with at "
+                  f"least {MIN_DIGITS} significant digits, or a command: hint, skip, explain, more, outline, "
+                  "goto NAME, table, diagram, back, quit, help. Your progress is saved after every step.", "dim")
 
     def resume(self, walk: Walk, step: Step) -> None:
         done = sum(1 for s in walk.asked if walk.state.done(s.qid))
@@ -94,6 +95,23 @@ class Screen:
         self.text(f"{done} of {len(walk.asked)} steps done. Resuming at "
                   f"{walk.session.catalogue[step.qid].symbol} ({SECTIONS[step.section].lower()}). "
                   "`backprop-tutor start --restart` starts over.")
+
+    def framing(self, walk: Walk, step: Step) -> None:
+        """At the first step of a section: what the section is for and the chain it follows; at the first
+        update, why every gradient uses the weights before the update."""
+        n = walk.index[step.qid]
+        if n == 0 or walk.steps[n - 1].section != step.section:
+            lines = story.framing(step.section, walk.session.catalogue, [s.qid for s in walk.steps],
+                                  walk.session.trace)
+            if lines:
+                self.console.print()
+                self.say(catalogue.SECTIONS[step.section], "bold cyan")
+                for line in lines:
+                    self.text(line, "cyan")
+        first_update = next((s.qid for s in walk.steps if s.qid.endswith("+") and s.section != "after"), None)
+        if step.qid == first_update:
+            self.console.print()
+            self.text(story.WHY_BEFORE, "cyan")
 
     def step(self, walk: Walk, step: Step) -> None:
         self.formula_step(walk, step)  # the heading, then the equation and the values it needs
@@ -107,6 +125,13 @@ class Screen:
             parts = [f"{catalogue.symbol(d)} = {self.value(known[d]) if d in known else '? (not done yet)'}"
                      for d in needs]
             self.text("You have: " + ", ".join(parts), "dim")
+        n = walk.index[step.qid]
+        note = story.delta_note(walk.session.catalogue, walk.steps[n - 1].qid if n else None, step.qid)
+        if note:
+            self.text(note, "cyan")
+        for e in walk.session.errata_for(step.qid):
+            if e.wrote:
+                self.text(f"Where the original slips: it writes {e.wrote}. {e.why}", "yellow")
 
     def prompt(self, walk: Walk, step: Step) -> str:
         symbol = walk.session.catalogue[step.qid].symbol
@@ -130,13 +155,45 @@ class Screen:
         self.error(f"'{text.strip()[:40]}' is not a number or a command.{hint} `help` lists the commands.")
 
     def feedback(self, walk: Walk, step: Step, result) -> None:
-        check_result(self.out, result)
+        if result.verdict == answers.RIGHT:  # one line: `more` shows the formula and every digit
+            self.say(f"✓ right: {result.quantity.symbol} = {result.typed.text}", "bold green")
+            return
+        check_result(self.out, result, "`explain` (at this prompt)")
+
+    def more(self, walk: Walk) -> None:
+        """The last right answer's formula, with its numbers, and its value at full precision."""
+        r = walk.last_right
+        if r is None:
+            self.say("`more` shows the formula and full precision of your last right answer: none yet.", "dim")
+            return
+        q = r.quantity
+        pad = " " * (len(q.symbol) + 3)
+        self.say(f"{q.symbol}: {q.meaning}", "dim")
+        self.say(f"  {r.formula}")
+        self.say(f"  {pad}= {r.worked}")
+        self.say(f"  {pad}= {catalogue.full_digits(r.value)}", "bold")
+
+    def outline(self, walk: Walk, current: Step) -> None:
+        """Every section with its steps: ✓ done, ▶ here; the steps shown (not asked) are left out."""
+        self.say("The lesson's outline (`goto NAME` goes to a step):", "bold")
+        for section, heading in catalogue.SECTIONS.items():
+            asked = [s for s in walk.asked if s.section == section]
+            if not asked:
+                continue
+            done = sum(1 for s in asked if walk.state.done(s.qid))
+            self.say(f"{heading}: {done} of {len(asked)} done", "bold" if current.section == section else "")
+            marks = []
+            for s in asked:
+                mark = "▶ " if s.qid == current.qid else ("✓ " if walk.state.done(s.qid) else "")
+                marks.append(mark + walk.session.catalogue[s.qid].symbol)
+            self.text("  " + ", ".join(marks), "" if current.section == section else "dim")
 
     # the formula stage (start --formulas) ----------------------------------------------------
 
     def formula_step(self, walk: Walk, step: Step) -> None:
         """The step's heading, without its equation: that is what the learner writes first."""
         q = walk.session.catalogue[step.qid]
+        self.framing(walk, step)
         self.console.print()
         self.console.rule(style="dim", characters="─" if self.unicode else "-")
         self.say(self.where(walk, step), "dim")
@@ -340,31 +397,64 @@ class Screen:
                  "you have done (see the note above).", "bold red")
 
     def summary(self, walk: Walk) -> None:
-        from backprop_tutor.walk import skill_accuracy
-
+        """The end: the three rules, the learner's figures in a few lines, where the original is wrong, and
+        the lesson to do next. (`backprop-tutor progress` has every step; `table` in the walk every value.)"""
         s = walk.session
         self.console.print()
         self.say(f"You have worked through {s.lesson.title}.", "bold green")
-        self.table(walk, "Every value of the lesson")
+        rules = story.rules(s.catalogue)
+        if rules:
+            self.console.print()
+            self.say("The three rules of the backward pass:", "bold")
+            for line in rules:
+                self.text(line)
+            self.text("Then every weight takes its step, all together: w⁺ = w − η·∂E_total/∂w.")
+        self.console.print()
+        self.say("Your figures:", "bold")
+        if "E_total" in s.trace and "E_total+" in s.trace:
+            self.text(f"E_total went from {self.value(s.trace['E_total'])} to {self.value(s.trace['E_total+'])} "
+                      "with one step of gradient descent.")
         answered = [walk.state.records[st.qid] for st in walk.asked
                     if walk.state.records.get(st.qid) and walk.state.records[st.qid].status != progress.CHECKED]
         first = sum(r.first_try for r in answered)
         hints = sum(r.hints for r in walk.state.records.values())
         explained = sum(r.explained for r in answered)
-        shown = f" Explained before answering: {explained}." if explained else ""
-        self.say(f"Right at the first try: {first} of {len(answered)}. Hints used: {hints}.{shown}", "bold")
-        for skill, right, total in skill_accuracy(walk.state, walk.asked, s.catalogue):
-            if total:
-                self.say(f"  {skill:<13} {right} of {total} at the first try")
+        skipped = sum(r.status == progress.SKIPPED for r in answered)
+        extra = (f" Skipped: {skipped}." if skipped else "") + (f" Explained before answering: {explained}."
+                                                                 if explained else "")
+        self.say(f"Right at the first try: {first} of {len(answered)}. Hints used: {hints}.{extra}", "bold")
+        trouble = [st.qid for st in walk.asked if (r := walk.state.records.get(st.qid)) is not None
+                   and r.status != progress.CHECKED and not r.first_try]
+        if trouble:
+            names = ", ".join(s.catalogue[q].symbol for q in trouble[:6]) + (" …" if len(trouble) > 6 else "")
+            self.text(f"Worth another look: {names}. `backprop-tutor explain NAME` derives any of them.")
+        met = {qid for _, qid in walk.state.mistakes} | {q for q, r in walk.state.records.items() if r.attempts}
         for e in s.lesson.errata:
             qid = s.resolver.resolve(e.quantity).id
             self.console.print()
+            if e.wrote:
+                self.text(f"Where the original slips: at {s.catalogue[qid].symbol} it writes {e.wrote} "
+                          "(a slip of the text, shown at that step; its numbers are right).", "yellow")
+                continue
             self.say(f"Where the original is wrong: it prints {e.printed} for {s.catalogue[qid].symbol}; "
                      f"the right value is {self.value(s.trace[qid])}.", "bold yellow")
-            self.text(e.why, "dim")
+            if qid not in met:  # the learner has not read it at the step already
+                self.text(e.why, "dim")
         self.console.print()
-        self.text("Next: `backprop-tutor train --epochs 10000` shows the network learning over many updates; "
-                  "`backprop-tutor lessons` lists other lessons; `backprop-tutor progress` shows your record.")
+        bundled = bundled_lesson_names()
+        after = story.next_lesson(s.lesson.name, bundled) if s.lesson.name in bundled else None
+        if after is not None:
+            from backprop_tutor.lesson import load
+
+            self.text(f"Next: `backprop-tutor start --lesson {after}`, {load(after).title}.", "bold")
+        self.text("Also: `backprop-tutor train --epochs 10000` shows the network learning over many updates; "
+                  "`backprop-tutor lessons` lists every lesson; `backprop-tutor progress` shows your record.")
+
+
+def bundled_lesson_names() -> list[str]:
+    from backprop_tutor.lesson import bundled_names
+
+    return bundled_names()
 
 
 def how(r: progress.Record) -> str:

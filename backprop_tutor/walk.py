@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from backprop_tutor import answers, progress
 from backprop_tutor.catalogue import SECTIONS, BatchCatalogue, givens, sample_key
@@ -31,9 +31,12 @@ COMMANDS = {  # command: (short forms, what it does)
     "hint": (("h",), "a hint; ask again for a deeper one (3 levels)"),
     "skip": (("s",), "show the worked answer and go on (the step counts as skipped)"),
     "explain": (("e", "x"), "the full derivation of this step (it shows the answer: asks first)"),
+    "more": (("m",), "the formula and full precision of your last right answer"),
     "table": (("t",), "every value known so far"),
     "diagram": (("d",), "the network, with the values computed so far"),
     "back": (("b",), "go back one step"),
+    "outline": (("o",), "the sections and their steps, and where you are"),
+    "goto": (("g",), "goto NAME: go to that step (goto dE/dw1, goto w5+)"),
     "quit": (("q", "exit"), "save and stop; `backprop-tutor start` resumes here"),
     "help": (("?",), "this list"),
 }
@@ -48,8 +51,41 @@ class Step:
 
 
 def steps(catalogue: Mapping) -> list[Step]:
+    """The lesson's steps in the post's order (see ``post_order``); progress is keyed by quantity, so a
+    learner's file resumes whatever the order."""
     if isinstance(catalogue, BatchCatalogue):
         return batch_steps(catalogue)
+    return post_order(_steps(catalogue), catalogue)
+
+
+def post_order(found: list[Step], catalogue: Mapping) -> list[Step]:
+    """δ_j after the first gradient that multiplies its factors out (∂E/∂w5 = ∂E/∂out_o1·∂out_o1/∂net_o1·
+    ∂net_o1/∂w5): the post computes the three factors and their product first, then names the first two δ.
+    A δ that is not the product of those factors (softmax: δ_o1 = out_o1 − target_o1) stays where it is, and
+    a held δ comes out before any step that needs it. One pass: big lessons have hundreds of thousands."""
+    out: list[Step] = []
+    held: dict[str, Step] = {}  # the slope ∂out_j/∂net_j → the δ_j waiting for its first gradient
+    for step in found:
+        if m := re.fullmatch(r"delta_(\w+?)(@\d+)?", step.qid):
+            slope = f"dout_{m[1]}/dnet_{m[1]}{m[2] or ''}"
+            if slope in catalogue[step.qid].deps:
+                held[slope] = step
+                continue
+        elif held:
+            deps = catalogue[step.qid].deps
+            for slope in [k for k, d in held.items() if d.qid in deps]:
+                out.append(held.pop(slope))  # (a step that needs δ: it comes first)
+            out.append(step)
+            if re.fullmatch(r"dE_total/dw\d+(@\d+)?", step.qid):
+                for slope in [k for k in held if k in deps]:
+                    out.append(held.pop(slope))
+            continue
+        out.append(step)
+    out.extend(held.values())
+    return out
+
+
+def _steps(catalogue: Mapping) -> list[Step]:
     out: list[Step] = []
     seen: set[tuple[str, str]] = set()
     for q in catalogue.values():
@@ -71,7 +107,9 @@ def batch_steps(cat: BatchCatalogue) -> list[Step]:
     """The steps of several samples, as ``steps`` makes them, without making every quantity (a big batch
     has 400,000): sample 1 is worked, the other samples' steps shown, then the batch's own steps."""
     def sample(ids: list[str], first: bool) -> list[Step]:
-        own = [(q, cat.single[q].section) for q in ids if not cat.single[q].given]
+        ordered = post_order([Step(q, cat.single[q].section, True) for q in ids if not cat.single[q].given],
+                             cat.single)  # the post's order within a sample
+        own = [(step.qid, step.section) for step in ordered]
         return [Step(sample_key(q, k), section, first and k == 1) for k in range(1, cat.n + 1) for q, section in own]
 
     return [*sample(cat.before, True), *(Step(q, x.section, True) for q, x in cat.middle.items()),
@@ -136,12 +174,24 @@ class Stop(Exception):
     """The learner asked to stop (quit)."""
 
 
+TAKES_A_NAME = ("goto",)
+
+
 def command_of(text: str) -> str | None:
     """The command a typed line names, or None when it is meant as a number."""
     word = text.strip().lower()
     if word in _ALIASES:
         return _ALIASES[word]
+    first = word.split(maxsplit=1)[0] if word else ""
+    if _ALIASES.get(first) in TAKES_A_NAME:
+        return _ALIASES[first]
     return None
+
+
+def argument_of(text: str) -> str:
+    """What follows the command word (``goto dE/dw1`` → ``dE/dw1``)."""
+    parts = text.strip().split(maxsplit=1)
+    return parts[1] if len(parts) > 1 else ""
 
 
 def looks_like_a_word(text: str) -> bool:
@@ -160,6 +210,8 @@ class Walk:
         self.save_problem: str | None = None  # why the last save failed
         self.advice: list[Finding] = []  # the diagnosis of the last wrong answer, for the next hint
         self.formula_steps = formula_steps(self.asked) if formulas else set()
+        self.last_right: Any = None  # the check result of the last right answer (`more`)
+        self.jump: int | None = None  # where `goto` goes
 
     # state ------------------------------------------------------------------------------------
 
@@ -253,8 +305,12 @@ class Walk:
                 n += 1
                 continue
             revisit = None
-            if self.ask(step) == "back":
+            outcome = self.ask(step)
+            if outcome == "back":
                 n = self.previous(n)
+                revisit = self.steps[n].qid
+            elif outcome == "goto" and self.jump is not None:
+                n, self.jump = self.jump, None
                 revisit = self.steps[n].qid
             else:
                 n += 1
@@ -315,6 +371,7 @@ class Walk:
                 if result.verdict == answers.IMPRECISE:
                     continue
                 if result.accepted:
+                    self.last_right = result
                     self.record(step, progress.RIGHT, text, pending["attempts"], pending["hints"],
                                 bool(pending.get("explained")))
                     return "next"
@@ -347,8 +404,30 @@ class Walk:
                 return "next"
             elif command == "back":
                 return "back"
+            elif command == "goto":
+                if self.goto(text):
+                    return "goto"
             else:
                 self.other_command(command, step, pending)
+
+    def goto(self, text: str) -> bool:
+        """``goto NAME``: True when NAME is a step (``self.jump`` is set); else a one-line error."""
+        from backprop_tutor.errors import TutorError
+
+        name = argument_of(text)
+        if not name:
+            self.screen.error("goto needs the name of a step, e.g. `goto dE/dw1`; `outline` lists them.")
+            return False
+        try:
+            qid = self.session.resolver.resolve(name).id
+        except TutorError as e:
+            self.screen.error(" ".join(str(e).split()))
+            return False
+        if qid not in self.index:  # pragma: no cover - every quantity that is not given is a step
+            self.screen.error(f"{name[:40]} is not a step of this lesson.")
+            return False
+        self.jump = self.index[qid]
+        return True
 
     def other_command(self, command: str, step: Step, pending: dict[str, int]) -> None:
         """The commands that work the same at the number and at the formula: explain (asked first, since it
@@ -363,6 +442,10 @@ class Walk:
             self.screen.explain(self, step)
         elif command == "table":
             self.screen.table(self)
+        elif command == "more":
+            self.screen.more(self)
+        elif command == "outline":
+            self.screen.outline(self, step)
         elif command == "diagram":
             self.screen.diagram(self, step)
         elif command == "quit":
@@ -419,6 +502,9 @@ class Walk:
                 return "next"
             elif command == "back":
                 return "back"
+            elif command == "goto":
+                if self.goto(text):
+                    return "goto"
             else:
                 self.other_command(command, step, pending)
 

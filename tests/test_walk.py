@@ -50,9 +50,14 @@ def test_the_steps_follow_the_post(post, asked):
     assert asked[:8] == ["net_h1", "out_h1", "net_h2", "out_h2", "net_o1", "out_o1", "net_o2", "out_o2"]
     assert asked[8:11] == ["E_o1", "E_o2", "E_total"]
     w5 = asked[asked.index("dE_total/dout_o1"):asked.index("w5+") + 1]
-    assert w5 == ["dE_total/dout_o1", "dout_o1/dnet_o1", "delta_o1", "dnet_o1/dw5", "dE_total/dw5", "w5+"]
+    # the post's order: the three factors, their product, then δ_o1 as the name of the first two, the update
+    assert w5 == ["dE_total/dout_o1", "dout_o1/dnet_o1", "dnet_o1/dw5", "dE_total/dw5", "delta_o1", "w5+"]
     # the other output weights go straight to their gradient and update
     assert asked[asked.index("w5+") + 1:asked.index("w5+") + 3] == ["dE_total/dw6", "w6+"]
+    # the hidden layer as the post goes: the paths, their sum, the slope, the input, the product; δ_h1 after it
+    w1 = asked[asked.index("dnet_o1/dout_h1"):asked.index("w1+") + 1]
+    assert w1 == ["dnet_o1/dout_h1", "dE_o1/dout_h1", "dE_o2/dout_h1", "dE_total/dout_h1", "dout_h1/dnet_h1",
+                  "dnet_h1/dw1", "dE_total/dw1", "delta_h1", "w1+"]
     assert asked[-1] == "E_total+"
     sections = [post.catalogue[q].section for q in asked]
     assert sections == sorted(sections, key=["forward", "error", "output", "hidden", "after"].index)
@@ -251,7 +256,7 @@ def test_reset_asks_first(cli):
 
 
 STEP_SCREEN = """\
-Backward pass: output layer · step 16 of 57  ━━━━━━────────────────── 26%
+Backward pass: output layer · step 15 of 57  ━━━━━━────────────────── 24%
 Compute ∂E_total/∂w5: gradient of the total error with respect to w5
   ∂Eₜₒₜₐₗ   ∂Eₜₒₜₐₗ ∂outₒ₁ ∂netₒ₁
   ─────── = ───────⋅──────⋅──────
