@@ -199,7 +199,7 @@ def lesson_digest(lesson: Any, trace: Mapping[str, Any]) -> str | None:
     here = Path(__file__).resolve().parent
     try:
         h.update(Path(lesson.source).read_bytes())
-        for code in ("symbolic.py", "catalogue.py", "derivations.py"):
+        for code in ("symbolic.py", "calculus.py", "catalogue.py", "derivations.py"):
             h.update((here / code).read_bytes())
     except OSError:
         return None

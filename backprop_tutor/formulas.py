@@ -275,9 +275,9 @@ class FormulaResult:
     @property
     def how_text(self) -> str:
         if self.how == "symbolic":
-            return "SymPy shows it equal to the definition"
+            return "the algebra shows it equal to the definition"
         return (f"it agrees with the definition at the lesson's values and at {self.points - 1} random points "
-                "(SymPy could not show it quickly)")
+                "(the algebra could not show it quickly)")
 
     @property
     def level_text(self) -> str:

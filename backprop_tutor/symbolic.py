@@ -32,7 +32,7 @@ from sympy.printing.pretty.pretty_symbology import pretty_use_unicode
 from sympy.printing.pretty.stringpict import prettyForm, stringPict
 from sympy.printing.str import StrPrinter
 
-from backprop_tutor import catalogue
+from backprop_tutor import calculus, catalogue
 from backprop_tutor.catalogue import Quantity
 from backprop_tutor.names import Layout
 from backprop_tutor.network import Network, path_name, sample_key
@@ -582,51 +582,74 @@ class Deriver:
             return self.output_error_slope(qid, j)
         return self.hidden_error_slope(qid, j)
 
+    def stepwise(self, qid: str, steps: Any, last: Expr) -> list[Block]:
+        """The lines of a derivation taken step by step (``calculus``), each with its reason, then the
+        textbook form with the numbers put in."""
+        blocks = []
+        for k, line in enumerate(steps.lines):
+            blocks.append(Block("Derivative, step by step" if k == 0 else "", line.why,
+                                [(symbol(qid), self.shown(line.expr))]))
+        blocks.append(Block("Numbers", "", [self.chain(qid, last)]))
+        return blocks
+
     def output_error_slope(self, qid: str, o: str) -> list[Block]:
         derived, textbook = self.model.loss_slope(o)
         form = textbook if same(derived, textbook) else derived
         self.factors.append((qid, derived))
-        return [
-            Block("Definition", "The total error, written out in the outputs:",
-                  [(symbol("E_total"), self.shown(self.model.error_in_outputs()))]),
-            Block("Derivative", f"Only the term of {o} changes with out_{o}; the others are constants and "
-                  "drop out. SymPy differentiates it:", [self.chain(qid, form)]),
-        ]
+        outputs = list(self.net.layout.neurons[-1])
+        definition = Block("Definition", "The total error, written out in the outputs:",
+                           [(symbol("E_total"), self.shown(self.model.error_in_outputs()))])
+        targets = [symbol(f"target_{x}") for x in outputs]
+        outs = [symbol(f"out_{x}") for x in outputs]
+        maker = calculus.LOSS_STEPS.get(self.net.loss)
+        if maker is not None and calculus.loss_checked(self.net.loss, len(outputs), outputs.index(o)):
+            steps = maker(targets, outs, outputs.index(o))
+        else:
+            terms = [self.model.definition[f"E_{x}"] for x in outputs]
+            steps = calculus.generic_loss(terms, outs, outputs.index(o))
+        if not calculus.equal(calculus.value(steps.lines[-1].expr, {}), math(form)):  # pragma: no cover
+            return [definition, Block("Derivative", f"Only the term of {o} changes with out_{o}; the others are "
+                                      "constants and drop out:", [self.chain(qid, form)])]
+        return [definition, *self.stepwise(qid, steps, form)]
 
     def act_slope(self, qid: str, j: str) -> list[Block]:
         f = self.model.definition[f"out_{j}"]
         slope = self.model.activation_slope(j)
         self.factors.append((qid, slope))
-        raw = sp.diff(f, symbol(f"net_{j}"))
-        forms = (raw, slope) if _plain(raw) != _plain(slope) else (slope,)
-        return [
-            Block("Definition", f"out_{j} as a function of net_{j}:", [(symbol(f"out_{j}"), f)]),
-            Block("Derivative", "SymPy differentiates it; the slope can be written with the output "
-                  "already computed in the forward pass:", [self.chain(qid, *forms)]),
-        ]
+        name = self.net.activations[self.model.layer_of[j] - 1]
+        net_j, out_j = symbol(f"net_{j}"), symbol(f"out_{j}")
+        maker = calculus.ACTIVATION_STEPS.get(name)
+        steps = (maker(net_j, out_j) if maker is not None and calculus.activation_checked(name)
+                 else calculus.generic_activation(math(f), net_j))
+        outputs = {out_j: math(f)}
+        if not calculus.equal(calculus.value(steps.lines[-1].expr, outputs), calculus.value(slope, outputs)):
+            raw = sp.diff(f, net_j)  # pragma: no cover - the checked steps end at the textbook slope
+            forms = (raw, slope) if _plain(raw) != _plain(slope) else (slope,)
+            return [Block("Definition", f"out_{j} as a function of net_{j}:", [(out_j, f)]),
+                    Block("Derivative", "Its derivative, written with the output already computed in the forward "
+                          "pass:", [self.chain(qid, *forms)])]
+        written = [f, *(w for w in steps.written if _plain(w) != _plain(f))]
+        return [Block("Definition", f"out_{j} as a function of net_{j}:", [(out_j, *written)]),
+                *self.stepwise(qid, steps, slope)]
 
     def slope(self, qid: str, k: str, j: str) -> list[Block]:
         return self.softmax_slope(qid, k, j) if self.softmax_output(k) else self.act_slope(qid, k)
 
     def softmax_slope(self, qid: str, k: str, j: str) -> list[Block]:
-        """∂out_k/∂net_j of a softmax layer: SymPy's derivative, written with the outputs."""
-        outputs = self.net.layout.neurons[-1]
+        """∂out_k/∂net_j of a softmax layer, by the quotient rule, written with the outputs."""
+        outputs = list(self.net.layout.neurons[-1])
         nets = [sp.Symbol(f"net_{x}") for x in outputs]
-        out_k, out_j = sp.Symbol(f"out_{k}"), sp.Symbol(f"out_{j}")
+        outs = [sp.Symbol(f"out_{x}") for x in outputs]
         f = self.model.definition[f"out_{k}"]
-        raw = sp.diff(math(f), sp.Symbol(f"net_{j}"))
-        form = _product(out_k, _minus(sp.Integer(1), out_j)) if k == j else sp.Mul(-1, out_k, out_j, evaluate=False)
-        written = math(form).xreplace({sp.Symbol(f"out_{x}"): math(softmax(nets, m)) for m, x in enumerate(outputs)})
-        if sp.cancel((raw - written).xreplace({n: sp.exp(n) for n in nets})) != 0:  # pragma: no cover
-            form = raw
+        form = (_product(outs[outputs.index(k)], _minus(sp.Integer(1), outs[outputs.index(j)])) if k == j
+                else sp.Mul(-1, outs[outputs.index(k)], outs[outputs.index(j)], evaluate=False))
         self.factors.append((qid, form))
-        how = ("its own net input raises it, by out(1 − out)" if k == j else
-               f"net_{j} raises out_{j} and so takes a share of the total from out_{k}")
-        return [
-            Block("Definition", f"out_{k} as a function of the layer's net inputs:", [(symbol(f"out_{k}"), f)]),
-            Block("Derivative", f"SymPy differentiates it by net_{j} ({how}); written with the outputs:",
-                  [self.chain(qid, raw, form)]),
-        ]
+        a, b = outputs.index(k), outputs.index(j)
+        definition = Block("Definition", f"out_{k} as a function of the layer's net inputs:", [(symbol(f"out_{k}"), f)])
+        if not calculus.softmax_checked(len(outputs), a, b):  # pragma: no cover - the steps are checked in tests
+            return [definition, Block("Derivative", f"Its derivative by net_{j}, written with the outputs:",
+                                      [self.chain(qid, sp.diff(math(f), nets[b]), form)])]
+        return [definition, *self.stepwise(qid, calculus.softmax(nets, outs, a, b), form)]
 
     def net_slope(self, qid: str, j: str, wrt: str) -> list[Block]:
         derived = self.model.net_slope(j, wrt)
@@ -653,7 +676,7 @@ class Deriver:
         blocks = [Block("Chain rule", f"With softmax every output depends on net_{j}, so δ_{j} sums over all of "
                         "them: the error's slope at each output times that output's slope at net_" + j + ".",
                         [(symbol(qid), Partial(E, net_j), chain)])]
-        factors = Block("Each factor", "SymPy differentiates the cross-entropy by each output, and each softmax "
+        factors = Block("Each factor", "The cross-entropy differentiated by each output, and each softmax "
                         f"output by net_{j}; the softmax slopes are written with the outputs:")
         terms = []
         values = {n: sp.exp(n) for n in nets}
@@ -678,7 +701,7 @@ class Deriver:
             rest = sp.Add(*(targets[k] for k in range(len(outs)) if k != others[-1]))
             one = sp.expand(summed.xreplace({targets[others[-1]]: 1 - rest}))
         self.factors.append((qid, one))
-        blocks.append(Block("Why the slope disappears", f"SymPy multiplies out: each 1/out of the cross-entropy "
+        blocks.append(Block("Why the slope disappears", f"Multiplied out, each 1/out of the cross-entropy "
                             "cancels against the out of a softmax slope, and since the targets add up to 1, "
                             f"what is left is out_{j} − target_{j}:", [(symbol(qid), summed, collected, one)]))
         blocks.append(Block("Numbers", "", [self.chain(qid, one)]))
@@ -696,7 +719,7 @@ class Deriver:
         return blocks
 
     def factor_block(self, qids: list[str]) -> Block:
-        note = "SymPy differentiates each one from the definitions"
+        note = "Each one differentiated from the definitions"
         hidden = [q for q in qids if re.fullmatch(r"dE_total/dout_(\w+)", q) and q[len("dE_total/dout_"):]
                   not in self.net.layout.neurons[-1]]
         if hidden:
@@ -773,8 +796,8 @@ class Deriver:
             E, net_j = sp.Symbol("E_total"), sp.Symbol(f"net_{j}")
             chain = _product(Partial(E, net_j), symbol(f"dnet_{j}/d{p}"))
             source = self.model.net_slope(j, p)
-            block = Block("Each factor", f"δ_{j} is out_{j} − target_{j} (see `explain delta_{j}`); SymPy "
-                          f"differentiates net_{j} by {p}:")
+            block = Block("Each factor", f"δ_{j} is out_{j} − target_{j} (see `explain delta_{j}`); and net_{j} "
+                          f"differentiated by {p}:")
             block.equations.append(self.chain(f"delta_{j}", _minus(sp.Symbol(f"out_{j}"), symbol(f"target_{j}"))))
             block.equations.append(self.factor(f"dnet_{j}/d{p}", source))
             return [Block("Chain rule", f"{p} changes the error only through net_{j}: the error signal δ_{j} "
@@ -807,7 +830,7 @@ class Deriver:
         blocks = [Block("Chain rule", f"{p} feeds {', '.join(fed)}: the error's slope is the sum over each of "
                         "them of its δ times how its net input changes with the bias.",
                         [(symbol(qid), _sum(*terms))])]
-        block = Block("Each factor", "SymPy differentiates each net input by the bias:")
+        block = Block("Each factor", "Each net input differentiated by the bias:")
         for j in fed:
             block.equations.append(self.factor(f"dnet_{j}/d{p}", self.model.net_slope(j, p)))
         blocks.append(block)

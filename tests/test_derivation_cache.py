@@ -125,9 +125,13 @@ def run(args: list[str], home, answers: str = "") -> subprocess.CompletedProcess
                           text=True, timeout=120, env=env)
 
 
-@pytest.mark.parametrize("args", [["explain", "dE/dw1"], ["explain", "dE/dw1", "--latex"], ["start"]])
+@pytest.mark.parametrize("args", [["explain", "dE/dw1"], ["explain", "dE/dw1", "--latex"], ["start"],
+                                  ["explain", "dout_o1/dnet_o1"], ["explain", "dE/dout_o1", "--lesson", "softmax-ce"],
+                                  ["start", "--step", "dout_o1/dnet_o1"]])
 def test_a_warm_cache_keeps_sympy_out_and_draws_the_same(args, tmp_path):
-    answers = "0.3775\nhint\nhint\ny\nq\n" if args == ["start"] else ""
+    """Also with the step-by-step derivations: σ′ at hint 2 and at `explain`, the cross-entropy's slope."""
+    answers = {"start": "0.3775\nhint\nhint\ny\nq\n", "--step": "hint\nhint\ny\nexplain\ny\nq\n"}.get(
+        args[-2] if len(args) > 2 else args[0], "")
     cold = run(args, tmp_path / "cold", answers)
     assert "SYMPY True" in cold.stderr, cold.stderr
     import shutil

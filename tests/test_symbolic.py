@@ -149,7 +149,7 @@ layer): multiply the slopes along the way.
     ∂w₅     ∂outₒ₁  ∂netₒ₁  ∂w₅
 
 Each factor
-SymPy differentiates each one from the definitions:
+Each one differentiated from the definitions:
   ∂Eₜₒₜₐₗ
   ─────── = -(targetₒ₁ - outₒ₁) = -(0.01 - 0.75136507) = 0.74136507
   ∂outₒ₁
@@ -188,7 +188,7 @@ layer): multiply the slopes along the way.
     dw5      dout_o1  dnet_o1   dw5
 
 Each factor
-SymPy differentiates each one from the definitions:
+Each one differentiated from the definitions:
   dE_total
   -------- = -(target_o1 - out_o1) = -(0.01 - 0.75136507) = 0.74136507
   dout_o1
@@ -227,9 +227,9 @@ multiply the slopes along the way.
     ∂w₁     ∂outₕ₁  ∂netₕ₁  ∂w₁
 
 Each factor
-SymPy differentiates each one from the definitions. The first is a sum: out_h1
-reaches the error through every neuron it feeds, and each path is that neuron's
-δ times the weight on the connection:
+Each one differentiated from the definitions. The first is a sum: out_h1 reaches
+the error through every neuron it feeds, and each path is that neuron's δ times
+the weight on the connection:
   ∂Eₜₒₜₐₗ    ∂Eₒ₁     ∂Eₒ₂
   ─────── = ────── + ────── = δₒ₁⋅w₅ + δₒ₂⋅w₇
   ∂outₕ₁    ∂outₕ₁   ∂outₕ₁
@@ -274,9 +274,9 @@ multiply the slopes along the way.
     dw1      dout_h1  dnet_h1   dw1
 
 Each factor
-SymPy differentiates each one from the definitions. The first is a sum: out_h1
-reaches the error through every neuron it feeds, and each path is that neuron's
-delta times the weight on the connection:
+Each one differentiated from the definitions. The first is a sum: out_h1 reaches
+the error through every neuron it feeds, and each path is that neuron's delta
+times the weight on the connection:
   dE_total    dE_o1     dE_o2
   -------- = ------- + ------- = delta_o1*w5 + delta_o2*w7
   dout_h1    dout_h1   dout_h1
