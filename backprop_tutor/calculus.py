@@ -308,13 +308,13 @@ def checked(steps: Steps) -> bool:
 
 # The steps of one neuron are those of any other with the symbols renamed: each kind is checked once.
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def activation_checked(name: str) -> bool:
     maker = ACTIVATION_STEPS.get(name)
     return maker is not None and checked(maker(sp.Symbol("net"), sp.Symbol("out")))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def loss_checked(name: str, n: int, o: int) -> bool:
     maker = LOSS_STEPS.get(name)
     targets = [sp.Symbol(f"target{k}") for k in range(n)]
@@ -322,6 +322,6 @@ def loss_checked(name: str, n: int, o: int) -> bool:
     return maker is not None and checked(maker(targets, outs, o))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def softmax_checked(n: int, k: int, j: int) -> bool:
     return checked(softmax([sp.Symbol(f"net{m}") for m in range(n)], [sp.Symbol(f"out{m}") for m in range(n)], k, j))

@@ -29,6 +29,7 @@ from backprop_tutor.answers import Typed
 from backprop_tutor.catalogue import Quantity, symbol
 from backprop_tutor.names import Layout
 from backprop_tutor.network import Activation, Loss, Network, Rules, run
+from backprop_tutor.story import WHY_BEFORE
 
 _WIDE = Context(prec=400)  # room for every digit a typed value may have (answers.MAX_LENGTH)
 
@@ -352,9 +353,9 @@ MISTAKES: tuple[Mistake, ...] = (
             "(see `diagram`).", "Find each path's weight on the diagram, on the connection the path follows.",
             lambda net: PathWeightNumbering(net.layout)),
     Mistake("updated-weights", "You used the updated weights (w5⁺ for w5 …) to send the error back.",
-            "Every gradient uses the weights as they were before the update; update them all at the end.",
-            "Compute all gradients first, with the old weights; only then update any weight.",
-            lambda net: UpdatedWeights()),
+            "Every gradient uses the weights as they were before the update: each partial is the slope of "
+            "E_total at one point, the weights as they are now, and all weights step together only once every "
+            "gradient is known.", WHY_BEFORE, lambda net: UpdatedWeights()),
     Mistake("hidden-slope-forgotten", "You left out the slope of the hidden neuron's activation.",
             "∂E/∂net_h = ∂E/∂out_h · out_h(1 − out_h).",
             "Every neuron on the path adds its slope ∂out/∂net to the chain rule.",

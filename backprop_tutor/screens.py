@@ -131,7 +131,7 @@ class Screen:
             self.text(note, "cyan")
         for e in walk.session.errata_for(step.qid):
             if e.wrote:
-                self.text(f"Where the original slips: it writes {e.wrote}. {e.why}", "yellow")
+                self.text(f"Where the original slips: in this section it writes {e.wrote}. {e.why}", "yellow")
 
     def prompt(self, walk: Walk, step: Step) -> str:
         symbol = walk.session.catalogue[step.qid].symbol
@@ -261,25 +261,47 @@ class Screen:
                   f"{self.value(walk.session.trace[step.qid])} (the same kind of step as before: shown, not asked)",
                   "dim")
 
-    def hint(self, walk: Walk, step: Step, level: int) -> None:
+    def hint_lines(self, walk: Walk, step: Step, level: int) -> list[tuple[str, str]]:
+        """What hint ``level`` shows, as (kind, text) lines: "text", or the kinds of a drawn derivation.
+        Level 1 asks a question; 2 shows the derivation without numbers; 3 puts the numbers in."""
         from backprop_tutor import derivations
 
         q = walk.session.catalogue[step.qid]
-        self.say(f"Hint {level} of 3", "bold yellow")
         if level == 1:
+            asked = story.question(q, walk.session.catalogue, self.activation_of(walk, q))
+            if asked:
+                return [("text", asked)]
             derived = self.derivation(walk, step.qid)
             note = derived.blocks[0].note.rstrip(":.") + "." if derived.blocks and derived.blocks[0].note else ""
             deps = ", ".join(catalogue.symbol(d) for d in dict.fromkeys(q.deps))
-            self.text(f"{q.symbol} is built from {deps}. {note}")
-        elif level == 2:
-            self.equations(derivations.symbols_only(self.derivation(walk, step.qid)))
-        else:
-            numbers, missing = self.numbers(walk, q)
-            if numbers:
-                self.text(f"Put the numbers in: {q.symbol} = {numbers}")
+            return [("text", f"{q.symbol} is built from {deps}. {note}")]
+        if level == 2:
+            drawn = derivations.symbols_only(self.derivation(walk, step.qid))
+            return list(derivations.lines(drawn, unicode=self.unicode, width=self.console.width))
+        numbers, missing = self.numbers(walk, q)
+        if numbers:
+            return [("text", f"Put the numbers in: {q.symbol} = {numbers}")]
+        return [("text", f"Put the numbers in: {q.symbol} = {catalogue.describe_formula(q)}, with "
+                 + self.have(walk, q) + ". " + self.still_to_do(missing))]
+
+    def activation_of(self, walk: Walk, q) -> str:
+        """The activation of the neuron a step is about (net_h1, out_h1, ∂out_h1/∂net_h1 → h1's)."""
+        import re
+
+        m = re.search(r"(?:out|net)_([a-z]\d+)", q.id)
+        if m is None:
+            return ""
+        net = walk.session.lesson.network
+        layer = next((l for l, names in enumerate(net.layout.neurons) if m[1] in names), 0)
+        return net.activations[layer - 1] if layer else ""
+
+    def hint(self, walk: Walk, step: Step, level: int, lines: list[tuple[str, str]] | None = None) -> None:
+        self.say(f"Hint {level} of 3", "bold yellow")
+        for kind, text in lines if lines is not None else self.hint_lines(walk, step, level):
+            if kind == "text":
+                self.text(text)
             else:
-                self.text(f"Put the numbers in: {q.symbol} = {catalogue.describe_formula(q)}, with "
-                          + self.have(walk, q) + ". " + self.still_to_do(missing))
+                print_lines(self.console, [(kind, text)])
 
     def numbers(self, walk: Walk, q) -> tuple[str | None, list[str]]:
         """The formula with the values of its parts, or None and the parts the learner has not done."""

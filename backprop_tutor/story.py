@@ -164,3 +164,58 @@ def delta_note(catalogue: dict[str, Quantity], before: str | None, qid: str) -> 
             f"{j.split('@')[0]}, how fast E_total changes with its net input. With it, {gradient.symbol} = "
             f"{delta.symbol} · " + " · ".join(symbol(d) for d in rest) + f", and every weight into "
             f"{j.split('@')[0]} shares this {delta.symbol}.")
+
+
+def question(q: Quantity, catalogue: dict[str, Quantity], activation: str = "") -> str | None:
+    """The first hint of a step: a question that points at what to do, without the screen said again.
+    ``activation`` is the name of the activation of the step's neuron (for its slope). None for a kind
+    of step without a question of its own."""
+    base = re.sub(r"@\d+(?=\+?$)", "", q.id)
+    if q.section == "batch" or (q.id in ("E_total", "E_total+") and "@" in q.formula):
+        return "The batch's value comes from every sample's own value: are they added up, or averaged?"
+    if m := re.fullmatch(r"net_(\w+?)\+?", base):
+        after = " (the weights after the update)" if base.endswith("+") else ""
+        return (f"Which value reaches {m[1]} along each of its connections, and which weight does each one meet"
+                f"{after}? The bias counts as a weight on an input that is always 1.")
+    if m := re.fullmatch(r"out_(\w+?)\+?", base):
+        if activation == "logistic":
+            return (f"What is e to the power −net_{m[1]}, for the net_{m[1]} you have? The logistic function "
+                    "then takes 1 over (1 plus that).")
+        return f"Which function turns net_{m[1]} into out_{m[1]}, and what does it give for the value you have?"
+    if m := re.fullmatch(r"E_(o\d+)\+?", base):
+        return f"How far is out_{m[1]} from its target, and what does the error do with that difference?"
+    if re.fullmatch(r"E_total\+?", base):
+        return "Which errors make up the total, and how are they put together?"
+    if m := re.fullmatch(r"dE_total/dout_(o\d+)", base):
+        return (f"Only one term of E_total holds out_{m[1]}: how does that term change when out_{m[1]} grows a "
+                "little? Mind the sign of what is inside the bracket.")
+    if m := re.fullmatch(r"dout_(\w+)/dnet_(\w+)", base):
+        j = m[1]
+        if m[1] != m[2]:
+            return f"When net_{m[2]} grows, out_{m[2]} takes a larger share of the total: what happens to out_{j}?"
+        if activation == "relu":
+            return f"Is net_{j} above 0? What does that make the slope of ReLU there?"
+        if activation in ("logistic", "tanh", "softmax"):
+            return (f"The slope of this activation can be written with a value you already have from the forward "
+                    f"pass: which one, net_{j} or out_{j}?")
+        return f"How does out_{j} change when net_{j} grows by a little?"
+    if m := re.fullmatch(r"delta_(\w+)", base):
+        return (f"δ_{m[1]} is how fast E_total changes with net_{m[1]}: which of the slopes you already have "
+                "does it multiply together?")
+    if m := re.fullmatch(r"dnet_(\w+)/dout_(\w+)", base):
+        return f"In net_{m[1]}, which weight multiplies out_{m[2]}?"
+    if (m := re.fullmatch(r"dE_(?:via_)?(\w+)/dout_(\w+)", base)) and not base.startswith("dE_total/"):
+        return (f"This path runs from out_{m[2]} through {m[1]}: which δ belongs to {m[1]}, and which weight sits "
+                f"on the connection from {m[2]} to {m[1]}?")
+    if m := re.fullmatch(r"dE_total/dout_(\w+)", base):
+        return (f"Through which neurons does out_{m[1]} reach the error? Each of them gives one path you have "
+                "computed; what do you do with the paths?")
+    if m := re.fullmatch(r"dnet_(\w+)/d(\w+)", base):
+        return f"In net_{m[1]}, what does {m[2]} multiply?"
+    if m := re.fullmatch(r"dE_total/d(\w+)", base):
+        return (f"Which slopes lie on the way from {m[1]} to E_total, and which of them do you have already? "
+                "Multiply them.")
+    if m := re.fullmatch(r"(\w+)\+", base):
+        return (f"If ∂E_total/∂{m[1]} is positive, should {m[1]} go up or down to lower the error? By how much, "
+                "with the learning rate η?")
+    return None

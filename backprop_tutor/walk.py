@@ -212,6 +212,7 @@ class Walk:
         self.formula_steps = formula_steps(self.asked) if formulas else set()
         self.last_right: Any = None  # the check result of the last right answer (`more`)
         self.jump: int | None = None  # where `goto` goes
+        self.last_hint: list[tuple[str, str]] | None = None  # what the last hint showed (none twice in a row)
 
     # state ------------------------------------------------------------------------------------
 
@@ -344,6 +345,7 @@ class Walk:
         pending.setdefault("hints", 0)
         attempted_since_hint = True
         self.advice = []
+        self.last_hint = None
         if qid in self.formula_steps and not pending.get("formula"):
             outcome = self.ask_formula(step, pending)  # the first stage: the formula, then the number
             if outcome != "next":
@@ -393,10 +395,18 @@ class Walk:
                 if level > 0 and not attempted_since_hint:
                     if not self.confirm(self.screen.confirm_prompt(level + 1), "hint"):
                         continue
+                shown = self.screen.hint_lines(self, step, level + 1)
+                while shown == self.last_hint and level + 1 < HINT_LEVELS:  # never the same hint twice in a row
+                    level += 1
+                    shown = self.screen.hint_lines(self, step, level + 1)
+                if shown == self.last_hint:
+                    self.screen.say("That was the last hint: `skip` shows the worked answer.", "dim")
+                    continue
                 pending["hints"] = level + 1
                 attempted_since_hint = False
                 self.save()
-                self.screen.hint(self, step, level + 1)
+                self.screen.hint(self, step, level + 1, shown)
+                self.last_hint = shown
             elif command == "skip":
                 self.record(step, progress.SKIPPED, "", pending["attempts"], pending["hints"],
                             bool(pending.get("explained")))

@@ -9,6 +9,7 @@ last equals the engine's slope at many points. The screens show the lines, never
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import pytest
@@ -123,7 +124,7 @@ def test_softmax_with_cross_entropy_leaves_out_minus_target():
     why = next(b for b in d.blocks if b.heading == "Why the slope disappears")
     chain = why.equations[0]
     one_hot = {sp.Symbol("target_o2"): 1 - sp.Symbol("target_o1")}  # the targets add up to 1
-    for a, b in zip(chain[1:], chain[2:]):
+    for a, b in itertools.pairwise(chain[1:]):
         assert sp.simplify((symbolic.math(a) - symbolic.math(b)).xreplace(one_hot)) == 0
     one = chain[-1]
     assert sp.expand(one - (sp.Symbol("out_o1") - sp.Symbol("target_o1"))) == 0
@@ -161,5 +162,5 @@ def test_no_derivation_of_a_bundled_lesson_says_sympy(name):
     session = Session(load(name))
     deriver = symbolic.Deriver(session.lesson.network, session.trace, session.catalogue)
     for qid in symbolic.representatives(session.lesson.network, session.catalogue)[:400]:
-        for kind, text in symbolic.lines(deriver.derivation(qid)):
+        for _, text in symbolic.lines(deriver.derivation(qid)):
             assert "SymPy" not in text, (qid, text)
