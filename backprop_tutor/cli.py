@@ -350,8 +350,10 @@ def lessons(ctx: typer.Context) -> None:
     from backprop_tutor.render import lessons_table
     from backprop_tutor.walk import steps
 
+    from backprop_tutor.story import suggested
+
     rows = []
-    for name in bundled_names():
+    for name in suggested(bundled_names()):
         lesson = load(name)
         session = Session(lesson)
         asked = [s.qid for s in steps(session.catalogue) if s.asked]

@@ -230,22 +230,22 @@ def formula_result(out: Out, r: FormulaResult) -> None:
 
 
 def lessons_table(console: Console, lessons: list[tuple[Lesson, str]]) -> None:
+    """One row per lesson, in the order given (the suggested order): its title, shape and progress."""
     from rich.table import Table
-    from rich.text import Text
 
-    table = Table(title=_text(console, "Bundled lessons (use with --lesson NAME)"), show_lines=True)
+    table = Table(title=_text(console, "Bundled lessons, in a suggested order (start --lesson NAME)"),
+                  title_justify="left")
+    table.add_column("#", justify="right", no_wrap=True)
     table.add_column("name", style="bold", no_wrap=True)
     table.add_column("network", no_wrap=True)
     table.add_column("about")
     table.add_column("your progress", no_wrap=True)
-    for lesson, status in lessons:
+    for n, (lesson, status) in enumerate(lessons, 1):
         net = lesson.network
         shape = "-".join(map(str, net.layout.sizes))
-        about = Text(_fit(console, lesson.title), style="bold")
-        about.append("\n" + _fit(console, " ".join(lesson.description.split())))
-        kinds = ", ".join(dict.fromkeys(net.activations))
-        table.add_row(_text(console, lesson.name), f"{shape}\n{kinds}", about, status)
+        table.add_row(str(n), _text(console, lesson.name), _fit(console, shape), _fit(console, lesson.title), status)
     console.print(table)
+    _say(console, "`backprop-tutor start --lesson NAME` begins one; its introduction says what it adds.", "dim")
 
 
 ONE_SAMPLE_SHOWN = 5_000  # names: a batch with more lists sample 1's for every sample's
