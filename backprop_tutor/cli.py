@@ -348,9 +348,8 @@ def lessons(ctx: typer.Context) -> None:
     from backprop_tutor.checking import Session
     from backprop_tutor.lesson import bundled_names, load
     from backprop_tutor.render import lessons_table
-    from backprop_tutor.walk import steps
-
     from backprop_tutor.story import suggested
+    from backprop_tutor.walk import steps
 
     rows = []
     for name in suggested(bundled_names()):
