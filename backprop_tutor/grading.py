@@ -237,7 +237,8 @@ class Grader:
         self.sessions: dict[int | None, Session] = {}
         base = self.session(None)
         asked = [s.qid for s in steps(base.catalogue) if s.asked]
-        self.order = {q: k for k, q in enumerate(base.catalogue)}
+        walked = [s.qid for s in steps(base.catalogue)]  # the walk's order, as the worksheets have it
+        self.order = {q: k for k, q in enumerate([*walked, *(q for q in base.catalogue if q not in set(walked))])}
         self.asked = set(asked)
 
     def session(self, seed: int | None) -> Session:

@@ -468,7 +468,7 @@ class Screen:
         if after is not None:
             from backprop_tutor.lesson import load
 
-            self.text(f"Next: `backprop-tutor start --lesson {after}`, {load(after).title}.", "bold")
+            self.text(f"Next: {load(after).title}: `backprop-tutor start --lesson {after}`.", "bold")
         self.text("Also: `backprop-tutor train --epochs 10000` shows the network learning over many updates; "
                   "`backprop-tutor lessons` lists every lesson; `backprop-tutor progress` shows your record.")
 

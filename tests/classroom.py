@@ -35,10 +35,12 @@ def _steps() -> list[tuple[str, Callable[[Values], float]]]:
     for o in ("o1", "o2"):
         s.append((f"dE_total/dout_{o}", lambda v, o=o: -(v[f"target_{o}"] - v[f"out_{o}"])))
         s.append((f"dout_{o}/dnet_{o}", lambda v, o=o: v[f"out_{o}"] * (1 - v[f"out_{o}"])))
-        s.append((f"delta_{o}", lambda v, o=o: v[f"dE_total/dout_{o}"] * v[f"dout_{o}/dnet_{o}"]))
-        for w, h in zip(into[o], ("h1", "h2"), strict=True):
+        for k, (w, h) in enumerate(zip(into[o], ("h1", "h2"), strict=True)):
             s.append((f"dnet_{o}/d{w}", lambda v, h=h: v[f"out_{h}"]))
-            s.append((f"dE_total/d{w}", lambda v, o=o, w=w: v[f"delta_{o}"] * v[f"dnet_{o}/d{w}"]))
+            s.append((f"dE_total/d{w}", lambda v, o=o, w=w: v[f"dE_total/dout_{o}"] * v[f"dout_{o}/dnet_{o}"]
+                      * v[f"dnet_{o}/d{w}"]))
+            if k == 0:  # the post's order: the product of the factors first, then δ as the name of two of them
+                s.append((f"delta_{o}", lambda v, o=o: v[f"dE_total/dout_{o}"] * v[f"dout_{o}/dnet_{o}"]))
             s.append((f"{w}+", lambda v, w=w: v[w] - v["eta"] * v[f"dE_total/d{w}"]))
     for h, k in (("h1", 0), ("h2", 1)):
         for o in ("o1", "o2"):
@@ -47,10 +49,12 @@ def _steps() -> list[tuple[str, Callable[[Values], float]]]:
             s.append((f"dE_{o}/dout_{h}", lambda v, o=o, h=h: v[f"delta_{o}"] * v[f"dnet_{o}/dout_{h}"]))
         s.append((f"dE_total/dout_{h}", lambda v, h=h: v[f"dE_o1/dout_{h}"] + v[f"dE_o2/dout_{h}"]))
         s.append((f"dout_{h}/dnet_{h}", lambda v, h=h: v[f"out_{h}"] * (1 - v[f"out_{h}"])))
-        s.append((f"delta_{h}", lambda v, h=h: v[f"dE_total/dout_{h}"] * v[f"dout_{h}/dnet_{h}"]))
-        for w, i in zip(into[h], ("i1", "i2"), strict=True):
+        for k, (w, i) in enumerate(zip(into[h], ("i1", "i2"), strict=True)):
             s.append((f"dnet_{h}/d{w}", lambda v, i=i: v[i]))
-            s.append((f"dE_total/d{w}", lambda v, h=h, w=w: v[f"delta_{h}"] * v[f"dnet_{h}/d{w}"]))
+            s.append((f"dE_total/d{w}", lambda v, h=h, w=w: v[f"dE_total/dout_{h}"] * v[f"dout_{h}/dnet_{h}"]
+                      * v[f"dnet_{h}/d{w}"]))
+            if k == 0:
+                s.append((f"delta_{h}", lambda v, h=h: v[f"dE_total/dout_{h}"] * v[f"dout_{h}/dnet_{h}"]))
             s.append((f"{w}+", lambda v, w=w: v[w] - v["eta"] * v[f"dE_total/d{w}"]))
     for h in ("h1", "h2"):
         a, b = into[h]

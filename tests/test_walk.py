@@ -105,7 +105,7 @@ def test_wrong_then_right_and_more_digits_is_not_an_attempt(cli):
 def test_hints_go_deeper_only_after_an_attempt_or_a_yes(cli):
     result = cli("start", input=lines("hint", "hint", "n", "h", "y", "0.4123", "h", "h", "0.3775", "q"))
     out = result.output
-    assert out.count("Hint 1 of 3") == 1 and "net_h1 is built from w1, i1, w2, i2, b1." in out
+    assert out.count("Hint 1 of 3") == 1 and "Which value reaches h1 along each of its connections" in out
     assert out.count("Hint 2 of 3 gives more of the answer away. Show it? [y/N]") == 2
     assert out.count("\nHint 2 of 3\n") == 1  # shown only after the yes
     assert "\nHint 3 of 3\n" in out  # after the wrong attempt (no diagnosis), no question asked
