@@ -309,7 +309,7 @@ def derivation(console: Console, lesson: Lesson, derived, errata: list) -> None:
     _say(console, f"Full precision: {quantity.symbol} = {full_digits(value)}", "bold")
     for e in errata:
         console.print()
-        _say(console, f"The original writes {e.wrote}: a slip" if e.wrote else f"The original's {e.printed} is wrong",
+        _say(console, f"The original writes {e.wrote} here" if e.wrote else f"The original's {e.printed} is wrong",
              "bold yellow")
         console.print(Text(_fit(console, " ".join(e.why.split())), style="dim"), overflow="fold")
 

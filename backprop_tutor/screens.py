@@ -131,7 +131,7 @@ class Screen:
             self.text(note, "cyan")
         for e in walk.session.errata_for(step.qid):
             if e.wrote:
-                self.text(f"Where the original slips: in this section it writes {e.wrote}. {e.why}", "yellow")
+                self.text(f"Note: in this section the original writes {e.wrote}. {e.why}", "yellow")
 
     def prompt(self, walk: Walk, step: Step) -> str:
         symbol = walk.session.catalogue[step.qid].symbol

@@ -215,7 +215,8 @@ def test_a_new_lesson_is_listed_after_the_suggested_ones():
 def test_the_posts_w3_for_w2_slip_is_flagged_at_its_step(cli):
     out = cli("start", "--step", "dnet_h1/dw1", input="q\n").output
     flat = " ".join(out.split())
-    assert "Where the original slips: in this section it writes net_h1 = w1·i1 + w3·i2 + b1·1." in flat
+    assert "Note: in this section the original writes net_h1 = w1·i1 + w3·i2 + b1·1. That is a slip of the " \
+        "text" in flat
     assert "The weight from i2 to h1 is w2" in flat
     other = cli("start", "--step", "net_h1", input="q\n").output
     assert "w3·i2" not in other  # not where the post writes it right
