@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 BAR = 24
 STEP_ROWS = 16  # the rows of a step screen besides the network's picture: heading, equation, prompt, verdict
+OUTLINE_MOST = 40  # steps listed per section by `outline`
 STATUS = {progress.RIGHT: "right", progress.SKIPPED: "skipped", progress.CHECKED: "checked",
           progress.SHOWN: "shown"}
 
@@ -32,6 +33,7 @@ class Screen:
         self.resume_command = resume_command
         self._derivations: Derivations | None = None
         self.unicode = unicode_ok(console)
+        self._first_update: str | None = None  # the walk's first update step (where "why before" is told)
 
     # helpers ----------------------------------------------------------------------------------
 
@@ -108,8 +110,10 @@ class Screen:
                 self.say(catalogue.SECTIONS[step.section], "bold cyan")
                 for line in lines:
                     self.text(line, "cyan")
-        first_update = next((s.qid for s in walk.steps if s.qid.endswith("+") and s.section != "after"), None)
-        if step.qid == first_update:
+        if self._first_update is None:
+            found = next((s.qid for s in walk.steps if s.qid.endswith("+") and s.section != "after"), "")
+            self._first_update = found
+        if step.qid == self._first_update:
             self.console.print()
             self.text(story.WHY_BEFORE, "cyan")
 
@@ -183,9 +187,19 @@ class Screen:
             done = sum(1 for s in asked if walk.state.done(s.qid))
             self.say(f"{heading}: {done} of {len(asked)} done", "bold" if current.section == section else "")
             marks = []
-            for s in asked:
+            if len(asked) > OUTLINE_MOST:  # a big lesson: the steps around where you are, and a count
+                here = next((k for k, s in enumerate(asked) if s.qid == current.qid), 0)
+                low = max(0, min(here - OUTLINE_MOST // 2, len(asked) - OUTLINE_MOST))
+                shown = asked[low:low + OUTLINE_MOST]
+                if low:
+                    marks.append(f"… {low} before")
+            else:
+                shown = asked
+            for s in shown:
                 mark = "▶ " if s.qid == current.qid else ("✓ " if walk.state.done(s.qid) else "")
                 marks.append(mark + walk.session.catalogue[s.qid].symbol)
+            if len(asked) > OUTLINE_MOST and (after := len(asked) - len(shown) - asked.index(shown[0])) > 0:
+                marks.append(f"… {after} more")
             self.text("  " + ", ".join(marks), "" if current.section == section else "dim")
 
     # the formula stage (start --formulas) ----------------------------------------------------

@@ -9,6 +9,7 @@ other activations gets its own chain and rules.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from backprop_tutor.catalogue import Quantity, describe_formula, post_digits, symbol
 
@@ -35,7 +36,7 @@ def next_lesson(name: str, names: list[str], done: set[str] | None = None) -> st
     return next((n for n in later if n not in (done or set())), None)
 
 
-def _first(catalogue: dict[str, Quantity], order: list[str], section: str, pattern: str) -> Quantity | None:
+def _first(catalogue: Mapping[str, Quantity], order: list[str], section: str, pattern: str) -> Quantity | None:
     return next((catalogue[q] for q in order if catalogue[q].section == section and re.fullmatch(pattern, q)),
                 None)
 
@@ -44,11 +45,16 @@ def chain(q: Quantity) -> str:
     return f"{q.symbol} = {describe_formula(q)}"
 
 
-def framing(section: str, catalogue: dict[str, Quantity], order: list[str], trace: dict[str, float]) -> list[str]:
+def framing(section: str, catalogue: Mapping[str, Quantity], order: list[str], trace: dict[str, float]) -> list[str]:
     """What the section is for and the chain it follows: a few short lines (none for a section it
     does not know). ``order`` is the walk's order of quantity ids."""
     if section == "forward":
-        inputs = [q for q in catalogue if re.fullmatch(r"i\d+", q) and q in trace]
+        inputs = []
+        for q in catalogue:  # the inputs come first: stop after them (a big lesson has many quantities)
+            if re.fullmatch(r"i\d+", q) and q in trace:
+                inputs.append(q)
+            elif inputs:
+                break
         given = (", ".join(f"{q} = {post_digits(trace[q])}" for q in inputs) if inputs
                  else "each sample's inputs (the first sample worked, the others shown)")
         return [f"What we want: the outputs the network gives for {given}.",
@@ -93,7 +99,7 @@ def framing(section: str, catalogue: dict[str, Quantity], order: list[str], trac
     return []
 
 
-def rules(catalogue: dict[str, Quantity]) -> list[str]:
+def rules(catalogue: Mapping[str, Quantity]) -> list[str]:
     """The three rules of the backward pass, each with this lesson's first instance of it."""
     out_o = next((q for q in catalogue if re.fullmatch(r"delta_o\d+(@1)?", q)), None)
     hidden = next((q for q in catalogue if re.fullmatch(r"delta_[hjkmn]\d+(@1)?", q)), None)
@@ -116,7 +122,7 @@ def rules(catalogue: dict[str, Quantity]) -> list[str]:
                 paths.append(f"{symbol(delta)}·{symbol(weights[0]) if weights else symbol(weight_slope)}")
             lines.append(f"2. δ at a hidden neuron: the sum over the neurons it feeds of δ · w, times its own "
                          f"slope: {d.symbol} = ({' + '.join(paths)}) · {describe_formula(slope)}.")
-    grads = [q for q in catalogue.values() if re.fullmatch(r"dE_total/dw\d+(@1)?", q.id)]
+    grads = (catalogue[q] for q in catalogue if re.fullmatch(r"dE_total/dw\d+(@1)?", q))
     examples = []
     for layer in ("o", "[hjkmn]"):
         g = next((q for q in grads if any(re.fullmatch(rf"dout_{layer}\d+/dnet_\w+(@\d+)?", d) or
@@ -133,7 +139,7 @@ def rules(catalogue: dict[str, Quantity]) -> list[str]:
     return lines
 
 
-def _expanded(delta: Quantity, catalogue: dict[str, Quantity]) -> str:
+def _expanded(delta: Quantity, catalogue: Mapping[str, Quantity]) -> str:
     """δ_o written out: its factors' own formulas (−(target − out) · out(1 − out))."""
     parts = [catalogue[d] for d in delta.deps]
     if not parts or any(p.given or not p.deps for p in parts):
@@ -151,7 +157,7 @@ def _bracketed(text: str) -> str:
     return text
 
 
-def delta_note(catalogue: dict[str, Quantity], before: str | None, qid: str) -> str | None:
+def delta_note(catalogue: Mapping[str, Quantity], before: str | None, qid: str) -> str | None:
     """At δ_j right after a gradient that multiplied its factors out: δ as the name of their product."""
     if before is None or not qid.startswith("delta_") or not before.startswith("dE_total/dw"):
         return None
@@ -166,7 +172,7 @@ def delta_note(catalogue: dict[str, Quantity], before: str | None, qid: str) -> 
             f"{j.split('@')[0]} shares this {delta.symbol}.")
 
 
-def question(q: Quantity, catalogue: dict[str, Quantity], activation: str = "") -> str | None:
+def question(q: Quantity, catalogue: Mapping[str, Quantity], activation: str = "") -> str | None:
     """The first hint of a step: a question that points at what to do, without the screen said again.
     ``activation`` is the name of the activation of the step's neuron (for its slope). None for a kind
     of step without a question of its own."""
