@@ -29,7 +29,7 @@ from backprop_tutor.answers import Typed
 from backprop_tutor.catalogue import Quantity, symbol
 from backprop_tutor.names import Layout
 from backprop_tutor.network import Activation, Loss, Network, Rules, run
-from backprop_tutor.story import WHY_BEFORE
+from backprop_tutor.story import BEFORE_THE_UPDATE
 
 _WIDE = Context(prec=400)  # room for every digit a typed value may have (answers.MAX_LENGTH)
 
@@ -355,7 +355,7 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake("updated-weights", "You used the updated weights (w5⁺ for w5 …) to send the error back.",
             "Every gradient uses the weights as they were before the update: each partial is the slope of "
             "E_total at one point, the weights as they are now, and all weights step together only once every "
-            "gradient is known.", WHY_BEFORE, lambda net: UpdatedWeights()),
+            "gradient is known.", BEFORE_THE_UPDATE, lambda net: UpdatedWeights()),
     Mistake("hidden-slope-forgotten", "You left out the slope of the hidden neuron's activation.",
             "∂E/∂net_h = ∂E/∂out_h · out_h(1 − out_h).",
             "Every neuron on the path adds its slope ∂out/∂net to the chain rule.",

@@ -15,12 +15,13 @@ from backprop_tutor.catalogue import Quantity, describe_formula, post_digits, sy
 
 SUGGESTED = ("post", "post-biases", "deep", "tanh-relu", "softmax-ce", "xor")  # the order `lessons` lists
 
-WHY_BEFORE = (
-    "Why the weights before the update: each partial derivative is the slope of E_total at one point, "
+BEFORE_THE_UPDATE = (
+    "Each partial derivative is the slope of E_total at one point, "
     "the weights as they are now. The gradient is all of those slopes taken at that same point, so every "
     "one of them uses the old weights; only when all are known does every weight take its step, together. "
     "A slope worked out with w⁺ in place of w would belong to a point the network has not reached yet."
 )
+WHY_BEFORE = "Why the weights before the update: " + BEFORE_THE_UPDATE[0].lower() + BEFORE_THE_UPDATE[1:]
 
 
 def suggested(names: list[str]) -> list[str]:

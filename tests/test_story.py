@@ -281,3 +281,11 @@ def test_no_hint_is_shown_twice_in_a_row(cli):
     bodies = [h.split("∂net_h1/∂w1 = ")[0] for h in hints]
     assert len(bodies) == 3 and len(set(bodies)) == 3
     assert out.count("That was the last hint") == 2
+
+
+def test_the_updated_weights_slip_is_answered_with_why_the_weights_before_the_update(cli):
+    """0.000364723, from the post's comments: ∂E/∂w1 back-propagated through w5⁺ and w7⁺."""
+    out = " ".join(cli("start", "--step", "dE/dw1", input=lines("0.000364723", "hint", "q")).output.split())
+    assert "You used the updated weights" in out
+    assert "Revisit the rule: Each partial derivative is the slope of E_total at one point" in out
+    assert "every weight take its step, together" in out
