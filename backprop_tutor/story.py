@@ -46,7 +46,7 @@ def chain(q: Quantity) -> str:
     return f"{q.symbol} = {describe_formula(q)}"
 
 
-def framing(section: str, catalogue: Mapping[str, Quantity], order: list[str], trace: dict[str, float]) -> list[str]:
+def framing(section: str, catalogue: Mapping[str, Quantity], order: list[str], trace: Mapping[str, float]) -> list[str]:
     """What the section is for and the chain it follows: a few short lines (none for a section it
     does not know). ``order`` is the walk's order of quantity ids."""
     if section == "forward":
