@@ -385,10 +385,15 @@ def parse(doc: dict[str, Any], source: str, name: str) -> Lesson:
     if (activations[-1] == "softmax") != (loss == "cross-entropy"):
         raise r.fail("network.loss", "softmax outputs go with the cross-entropy loss, and cross-entropy with "
                      'softmax outputs: set activation = [..., "softmax"] and loss = "cross-entropy"')
+    if loss == "binary-cross-entropy" and activations[-1] != "logistic":
+        raise r.fail("network.loss", "binary cross-entropy needs outputs between 0 and 1: set the output "
+                     'activation to "logistic"')
     for _, y in samples:
         if loss == "cross-entropy" and (min(y) < 0 or abs(sum(y) - 1) > 1e-9):
             raise r.fail("data.targets", f"cross-entropy targets are probabilities: at least 0 and adding up "
                          f"to 1, got {list(y)}")
+        if loss == "binary-cross-entropy" and not all(0 <= v <= 1 for v in y):
+            raise r.fail("data.targets", f"binary cross-entropy targets are probabilities, from 0 to 1, got {list(y)}")
 
     network = Network(layout, dict(zip(layout.weight_names(), weights)),
                       dict(zip(layout.bias_names(), biases)), activations, loss, inputs, targets,

@@ -84,6 +84,24 @@ class SlopeSignFlipped(Rules):
         return -loss.slope(target, out)
 
 
+class SquaredErrorSlope(Rules):
+    """With binary cross-entropy, ∂E/∂out taken as out − target (the squared error's slope, or δ itself): δ
+    then picks up the logistic slope out(1 − out) that the loss's denominator should have cancelled."""
+
+    def error_slope(self, loss: Loss, target: float, out: float) -> float:
+        return out - target
+
+
+class OneTermOnly(Rules):
+    """Binary cross-entropy with only its target·ln(out) term: −target·ln(out), slope −target/out."""
+
+    def error(self, loss: Loss, target: float, out: float) -> float:
+        return -target * math.log(out) if target else 0.0
+
+    def error_slope(self, loss: Loss, target: float, out: float) -> float:
+        return -target / out
+
+
 class SlopeForgotten(Rules):
     def __init__(self, output_layer: bool):
         self.output_layer = output_layer
@@ -233,6 +251,11 @@ def other_batch(net: Network) -> Network | None:
     return dataclasses.replace(net, batch="sum" if net.batch == "mean" else "mean")
 
 
+def with_loss(*names: str) -> Callable[[Network], Network | None]:
+    """A mistake that is only one with these losses (its words are about their formulas)."""
+    return lambda net: net if net.loss in names else None
+
+
 def misread_target(net: Network) -> Network | None:
     """A small target read one decimal place off: 0.1 for 0.01."""
     targets = tuple(y * 10 if 0 < abs(y) < 0.1 else y for y in net.targets)
@@ -301,7 +324,23 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake("slope-sign", "You flipped the sign of (target − out).",
             "∂E_total/∂out_o = −(target − out): the minus comes from differentiating −out inside the square.",
             "Differentiate (target − out)² with the chain rule: the inner derivative is −1.",
-            lambda net: SlopeSignFlipped()),
+            lambda net: SlopeSignFlipped(), network=with_loss("half-squared-error", "cross-entropy")),
+    Mistake("bce-slope-sign", "You flipped the sign of the error's slope.",
+            "∂E_total/∂out_o = −target/out + (1 − target)/(1 − out) = (out − target)/(out(1 − out)): positive when "
+            "out is above its target, since the error then grows with out.",
+            "Differentiate ln(1 − out) with the chain rule: the inner derivative is −1, which makes that term "
+            "+(1 − target)/(1 − out).", lambda net: SlopeSignFlipped(), network=with_loss("binary-cross-entropy"),
+            family="slope-sign"),
+    Mistake("bce-slope-kept", "You took out − target as ∂E/∂out_o, and so multiplied it by the logistic slope "
+            "out(1 − out) once more.", "With binary cross-entropy ∂E_total/∂out_o = (out − target)/(out(1 − out)): "
+            "its denominator cancels the logistic slope, so δ_o = out_o − target_o (`explain delta_o1` shows why).",
+            "With logistic outputs and binary cross-entropy, δ_o = out_o − target_o: the σ′ has already cancelled.",
+            lambda net: SquaredErrorSlope(), network=with_loss("binary-cross-entropy")),
+    Mistake("bce-one-term", "You kept only the target·ln(out) term of the binary cross-entropy (the "
+            "cross-entropy of softmax outputs).", "E_o = −(target·ln(out) + (1 − target)·ln(1 − out)): the "
+            "second term counts the part of the sample that is not a 1.",
+            "Binary cross-entropy has two terms, one for target and one for 1 − target: write both.",
+            lambda net: OneTermOnly(), network=with_loss("binary-cross-entropy")),
     Mistake("output-slope-forgotten", "You left out the slope of the output neuron's activation (took "
             "∂out/∂net as 1).", "∂E/∂net_o = ∂E/∂out_o · out_o(1 − out_o): the activation's slope is a "
             "factor of the chain.", "Every neuron on the path adds its slope ∂out/∂net to the chain rule.",

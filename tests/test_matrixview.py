@@ -57,6 +57,8 @@ def oracle(net: Network):
             outs.append(a)
         if net.loss == "cross-entropy":
             e = np.where(y > 0, -y * np.log(np.where(a > 0, a, 1)), 0).sum()
+        elif net.loss == "binary-cross-entropy":
+            e = -(y * np.log(a) + (1 - y) * np.log(1 - a)).sum()
         else:
             e = (0.5 * (y - a) ** 2).sum()
         return zs, outs, e / len(net.samples) if net.batch == "mean" and net.extra else e
