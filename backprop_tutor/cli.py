@@ -13,6 +13,7 @@ import math
 import os
 import sys
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -603,8 +604,15 @@ def what_if(
     changes: Annotated[list[str], typer.Argument(metavar="NAME=VALUE...", show_default=False,
                                                  help="Given values to change, e.g. w5=0.5 b1=0 eta=0.1.")],
     lesson: LessonOption = None,
+    check: Annotated[bool, typer.Option("--check/--no-check", help="The gradient check: each gradient beside "
+                                        "its central difference.")] = True,
+    nudge: Annotated[str, typer.Option("--nudge", metavar="H", help="The h of the gradient check's nudges p ± h.")]
+    = "0.0001",
 ) -> None:
     """Change given values and see what happens to the outputs, the error and every gradient.
+
+    Then the gradient check: each gradient beside the central difference (E_total(p + h) − E_total(p − h)) / 2h,
+    computed at 50 digits, with the bound of their difference (it is O(h²)).
 
     Example: backprop-tutor what-if w5=0.5 b1=0
     """
@@ -616,6 +624,7 @@ def what_if(
     from backprop_tutor.network import run as run_engine
     from backprop_tutor.render import what_if as show
 
+    h = _nudge(nudge)
     session = Session(load(lesson))
     given = {q for q, item in session.catalogue.items() if item.given}
     values: dict[str, float] = {}
@@ -651,8 +660,33 @@ def what_if(
     outputs = [label for label, _ in output_labels(net)]
     trained = net.layout.weight_names() + (net.layout.bias_names() if net.train_biases else [])
     grads = [f"dE_total/d{p}" for p in trained]
-    show(_out(ctx), {q: (before[q], v) for q, v in values.items()}, before, after,
+    out = _out(ctx)
+    show(out, {q: (before[q], v) for q, v in values.items()}, before, after,
          [*outputs, "E_total", *grads, "E_total+"])
+    if check:
+        from backprop_tutor import gradcheck
+        from backprop_tutor.network import exact_trace
+        from backprop_tutor.render import gradient_checks
+
+        changed = net.with_givens(values)
+        exact = exact_trace(changed)
+        checks, total = gradcheck.checks(changed, first=list(values), h=h)
+        gradient_checks(out, checks, {c.parameter: exact[f"dE_total/d{c.parameter}"] for c in checks}, total,
+                        bool(values))
+
+
+def _nudge(text: str) -> Decimal:
+    """The h of the gradient check, read as typed (0.0001, 1e-4) and kept exact."""
+    from backprop_tutor.answers import parse_number
+    from backprop_tutor.errors import BadNumber
+
+    try:
+        h = parse_number(text).value
+    except BadNumber as e:
+        raise TutorError(f"--nudge {echo(text)}: {e.why}") from None
+    if not Decimal("1e-12") <= h <= Decimal("0.1"):
+        raise TutorError(f"--nudge {echo(text)}: h must lie between 1e-12 and 0.1 (the default is 0.0001)")
+    return h
 
 
 @app.command("lesson-check", cls=TutorCommand)
