@@ -349,13 +349,13 @@ def lessons(ctx: typer.Context) -> None:
     from backprop_tutor.checking import Session
     from backprop_tutor.lesson import bundled_names, load
     from backprop_tutor.render import lessons_table
-    from backprop_tutor.walk import steps
+    from backprop_tutor.walk import lesson_steps
 
     rows = []
     for name in bundled_names():
         lesson = load(name)
         session = Session(lesson)
-        asked = [s.qid for s in steps(session.catalogue) if s.asked]
+        asked = [s.qid for s in lesson_steps(session) if s.asked]
         state = _load_progress(_store(lesson), session.trace)
         done = sum(1 for q in asked if state.done(q))
         status = "not started" if not done else ("done" if done == len(asked) else f"{done} of {len(asked)} steps")
@@ -709,8 +709,8 @@ def lesson_check(
     from backprop_tutor import symbolic
     from backprop_tutor.checking import Session
     from backprop_tutor.lesson import load
-    from backprop_tutor.mistakes import MISTAKES, Diagnoser
-    from backprop_tutor.walk import steps
+    from backprop_tutor.mistakes import BY_ID, MISTAKES, Diagnoser
+    from backprop_tutor.walk import lesson_steps
 
     out = _out(ctx)
     lesson = load(path)  # the format: a LessonError here is one line, exit 2
@@ -718,7 +718,7 @@ def lesson_check(
             f"{', '.join(dict.fromkeys(lesson.network.activations))})", "green")
     with _working(ctx) as tell:
         session = Session(lesson)
-        asked = [s for s in steps(session.catalogue) if s.asked]
+        asked = [s for s in lesson_steps(session) if s.asked]
         deriver = symbolic.Deriver(lesson.network, session.trace, session.catalogue)
         chosen = symbolic.representatives(lesson.network, session.catalogue)
         failed = []
@@ -735,7 +735,7 @@ def lesson_check(
         net, trace, cat, drift = judge.lesson.network, judge.trace, judge.catalogue, judge.drift
         diagnoser = Diagnoser(net, trace, cat, drift)
         named: dict[str, int] = {m.id: 0 for m in MISTAKES}
-        judged = [s for s in steps(cat) if s.asked]
+        judged = [s for s in lesson_steps(judge) if s.asked]
         every_step = len(cat) <= symbolic.ALL_DERIVED
         if not every_step:  # the steps that stand for the others, as for the derivations
             standing = set(symbolic.representatives(net, cat))
@@ -762,7 +762,7 @@ def lesson_check(
         where += f", on the {len(judged)} steps that stand for the others,"
     out.say(f"✓ mistakes: {sum(named.values())} (step, mistake) pairs{where} can be told from the right answer",
             "green")
-    never = [m for m, n in named.items() if n == 0]
+    never = [m for m, n in named.items() if n == 0 and BY_ID[m].applies(lesson.network)]
     if never:
         out.paragraph("These known mistakes give the right value on every step here, so they will never "
                       f"be named: {', '.join(never)}.", "  ", "  ", "dim")

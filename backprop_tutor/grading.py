@@ -231,12 +231,12 @@ class Grader:
     """Judges sheets; one Session per seed, the most recent SESSIONS kept."""
 
     def __init__(self, lesson: Lesson):
-        from backprop_tutor.walk import steps
+        from backprop_tutor.walk import lesson_steps
 
         self.lesson = lesson
         self.sessions: dict[int | None, Session] = {}
         base = self.session(None)
-        asked = [s.qid for s in steps(base.catalogue) if s.asked]
+        asked = [s.qid for s in lesson_steps(base) if s.asked]
         self.order = {q: k for k, q in enumerate(base.catalogue)}
         self.asked = set(asked)
 

@@ -29,6 +29,7 @@ MAX_BYTES = 1_000_000
 MAX_NAME = 1024  # characters of a --lesson name or path
 MAX_DEPTH = 8  # tables and lists inside each other; a lesson needs 4 (data.inputs of several samples)
 MAX_NEURONS = 16
+BY_HAND = ("first", "all")  # several samples: which the walk asks for (the others are shown)
 
 FIELDS: dict[str, dict[str, bool]] = {  # section -> field -> required
     "": {"title": True, "description": True, "network": True, "data": True, "errata": False,
@@ -36,7 +37,7 @@ FIELDS: dict[str, dict[str, bool]] = {  # section -> field -> required
     "network": {"layers": True, "activation": True, "loss": True, "weights": True, "biases": True,
                 "learning_rate": True, "weight_numbering": False, "bias_mode": False,
                 "train_biases": False},
-    "data": {"inputs": True, "targets": True, "batch": False},
+    "data": {"inputs": True, "targets": True, "batch": False, "by_hand": False},
     "errata": {"quantity": True, "printed": True, "why": True},
     "claims": {"updates": True, "error": True, "outputs": True, "why": True},
 }
@@ -72,6 +73,7 @@ class Lesson:
     claims: tuple[Claim, ...] = ()
     step_texts: dict[str, str] = field(default_factory=dict)  # quantity id -> the lesson's own words
     seed: int | None = None  # fresh random numbers of the lesson's shape (see ``randomized``)
+    by_hand: str = "first"  # several samples: the learner computes the first in full ("first") or every one ("all")
 
 
 RANDOM_TARGETS = {"logistic": (0.01, 0.99), "tanh": (-0.9, 0.9), "relu": (0.0, 1.0), "identity": (-1.0, 1.0)}
@@ -103,7 +105,8 @@ def randomized(lesson: Lesson, seed: int) -> Lesson:
         network = dataclasses.replace(net, weights=weights, biases=biases, inputs=inputs, targets=targets)
     return Lesson(lesson.name, lesson.source, f"{lesson.title} (fresh numbers, seed {seed})",
                   lesson.description + "\n\nThis copy has fresh random numbers (seed "
-                  f"{seed}); figures quoted above are the original's.", network, (), (), lesson.step_texts, seed)
+                  f"{seed}); figures quoted above are the original's.", network, (), (), lesson.step_texts, seed,
+                  lesson.by_hand)
 
 
 def _picker(rng: Any) -> Callable[[float, float], float]:
@@ -380,6 +383,7 @@ def parse(doc: dict[str, Any], source: str, name: str) -> Lesson:
     samples = _samples(r, data, layers[0], layers[-1])
     inputs, targets = samples[0]
     batch = r.choice(data.get("batch", "sum"), "data.batch", ("sum", "mean"), "way to combine the samples")
+    by_hand = r.choice(data.get("by_hand", "first"), "data.by_hand", BY_HAND, "choice of samples worked by hand")
     if "softmax" in activations[:-1]:
         raise r.fail("network.activation", "softmax works on a whole layer: use it for the outputs only")
     if (activations[-1] == "softmax") != (loss == "cross-entropy"):
@@ -428,7 +432,7 @@ def parse(doc: dict[str, Any], source: str, name: str) -> Lesson:
                             tuple(r.printed(v, f"claims[{k}].outputs[{n}]") for n, v in enumerate(outputs)),
                             r.text(c["why"], f"claims[{k}].why")))
     return Lesson(name, source, title, description, network, errata, tuple(claims),
-                  _step_texts(r, doc.get("steps", {}), network))
+                  _step_texts(r, doc.get("steps", {}), network), by_hand=by_hand)
 
 
 MAX_SAMPLES = 64

@@ -251,11 +251,6 @@ def other_batch(net: Network) -> Network | None:
     return dataclasses.replace(net, batch="sum" if net.batch == "mean" else "mean")
 
 
-def with_loss(*names: str) -> Callable[[Network], Network | None]:
-    """A mistake that is only one with these losses (its words are about their formulas)."""
-    return lambda net: net if net.loss in names else None
-
-
 def misread_target(net: Network) -> Network | None:
     """A small target read one decimal place off: 0.1 for 0.01."""
     targets = tuple(y * 10 if 0 < abs(y) < 0.1 else y for y in net.targets)
@@ -283,10 +278,19 @@ class Mistake:
     rules: Callable[[Network], Rules] = field(default=lambda net: Rules())
     network: Callable[[Network], Network | None] = field(default=lambda net: net)
     family: str = ""  # mistakes of one family make one pattern (the slope forgotten anywhere)
+    losses: tuple[str, ...] = ()  # the losses whose formulas its words are about (all when empty)
 
     @property
     def kin(self) -> str:
         return self.family or self.id
+
+    def applies(self, net: Network) -> bool:
+        """Is this a mistake one can make on this lesson's loss?"""
+        return not self.losses or net.loss in self.losses
+
+    def variant(self, net: Network) -> Network | None:
+        """The network as a learner making this mistake reads it; None where the mistake does not apply."""
+        return self.network(net) if self.applies(net) else None
 
 
 MISTAKES: tuple[Mistake, ...] = (
@@ -324,23 +328,23 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake("slope-sign", "You flipped the sign of (target − out).",
             "∂E_total/∂out_o = −(target − out): the minus comes from differentiating −out inside the square.",
             "Differentiate (target − out)² with the chain rule: the inner derivative is −1.",
-            lambda net: SlopeSignFlipped(), network=with_loss("half-squared-error", "cross-entropy")),
+            lambda net: SlopeSignFlipped(), losses=("half-squared-error", "cross-entropy")),
     Mistake("bce-slope-sign", "You flipped the sign of the error's slope.",
             "∂E_total/∂out_o = −target/out + (1 − target)/(1 − out) = (out − target)/(out(1 − out)): positive when "
             "out is above its target, since the error then grows with out.",
             "Differentiate ln(1 − out) with the chain rule: the inner derivative is −1, which makes that term "
-            "+(1 − target)/(1 − out).", lambda net: SlopeSignFlipped(), network=with_loss("binary-cross-entropy"),
+            "+(1 − target)/(1 − out).", lambda net: SlopeSignFlipped(), losses=("binary-cross-entropy",),
             family="slope-sign"),
     Mistake("bce-slope-kept", "You took out − target as ∂E/∂out_o, and so multiplied it by the logistic slope "
             "out(1 − out) once more.", "With binary cross-entropy ∂E_total/∂out_o = (out − target)/(out(1 − out)): "
             "its denominator cancels the logistic slope, so δ_o = out_o − target_o (`explain delta_o1` shows why).",
             "With logistic outputs and binary cross-entropy, δ_o = out_o − target_o: the σ′ has already cancelled.",
-            lambda net: SquaredErrorSlope(), network=with_loss("binary-cross-entropy")),
+            lambda net: SquaredErrorSlope(), losses=("binary-cross-entropy",)),
     Mistake("bce-one-term", "You kept only the target·ln(out) term of the binary cross-entropy (the "
             "cross-entropy of softmax outputs).", "E_o = −(target·ln(out) + (1 − target)·ln(1 − out)): the "
             "second term counts the part of the sample that is not a 1.",
             "Binary cross-entropy has two terms, one for target and one for 1 − target: write both.",
-            lambda net: OneTermOnly(), network=with_loss("binary-cross-entropy")),
+            lambda net: OneTermOnly(), losses=("binary-cross-entropy",)),
     Mistake("output-slope-forgotten", "You left out the slope of the output neuron's activation (took "
             "∂out/∂net as 1).", "∂E/∂net_o = ∂E/∂out_o · out_o(1 − out_o): the activation's slope is a "
             "factor of the chain.", "Every neuron on the path adds its slope ∂out/∂net to the chain rule.",
@@ -534,7 +538,7 @@ class Diagnoser:
     def _run_variants(self, pinned: dict[str, float]) -> dict[str, dict[str, float]]:
         out = {}
         for m in MISTAKES:
-            net = m.network(self.net)
+            net = m.variant(self.net)
             if net is None:
                 continue
             try:
@@ -560,7 +564,7 @@ class Diagnoser:
         pinned = {q: v for q, v in self.trace.items() if q != qid} | mine
         out = {}
         for m in MISTAKES:
-            net = m.network(self.net)
+            net = m.variant(self.net)
             if net is None:
                 continue
             try:

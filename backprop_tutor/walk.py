@@ -47,15 +47,18 @@ class Step:
     asked: bool  # False: a value the learner already knows under another name; shown, not asked
 
 
-def steps(catalogue: Mapping) -> list[Step]:
+def steps(catalogue: Mapping, every_sample: bool = False) -> list[Step]:
+    """The steps of a lesson, in order; with several samples the first is worked and the others shown, or
+    (``every_sample``: a lesson's ``by_hand = "all"``) every sample is worked. The values of each sample after
+    the update are shown."""
     out: list[Step] = []
     seen: set[tuple[str, str]] = set()
     for q in catalogue.values():
         if q.given:
             continue
         asked = True
-        if m := re.search(r"@(\d+)(\+?)$", q.id):  # several samples: the first is worked, the rest shown
-            out.append(Step(q.id, q.section, m[1] == "1" and not m[2]))
+        if m := re.search(r"@(\d+)(\+?)$", q.id):
+            out.append(Step(q.id, q.section, (m[1] == "1" or every_sample) and not m[2]))
             continue
         if m := re.fullmatch(r"dnet_\w+/d(\w+)", q.id):
             kind = (q.section, "weight" if m[1].startswith("out_") else "source")
@@ -85,6 +88,11 @@ def given_names(net: Network) -> list[str]:
     tags = [f"@{k}" for k in range(1, len(net.samples) + 1)] if net.extra else [""]
     return [*net.weights, *net.biases, "eta", *(i + tag for tag in tags for i in L.neurons[0]),
             *(f"target_{o}{tag}" for tag in tags for o in L.neurons[-1])]
+
+
+def lesson_steps(session: Session) -> list[Step]:
+    """The steps of a session's lesson, every sample worked where the lesson says so."""
+    return steps(session.catalogue, session.lesson.by_hand == "all")
 
 
 FORMULA_KINDS = (  # `start --formulas`: the first step of each kind asks for the formula first
@@ -133,15 +141,16 @@ def looks_like_a_word(text: str) -> bool:
 
 class Walk:
     def __init__(self, session: Session, store: Store, state: Progress, screen, read: Callable[[str], str],
-                 formulas: bool = False):
+                 formulas: bool = False, gradient_check: bool = False):
         self.session, self.store, self.state, self.screen, self.read = session, store, state, screen, read
-        self.steps = steps(session.catalogue)
+        self.steps = lesson_steps(session)
         self.index = {s.qid: n for n, s in enumerate(self.steps)}
         self.asked = [s for s in self.steps if s.asked]
         self.save_warned = False
         self.save_problem: str | None = None  # why the last save failed
         self.advice: list[Finding] = []  # the diagnosis of the last wrong answer, for the next hint
         self.formula_steps = formula_steps(self.asked) if formulas else set()
+        self.gradient_check = gradient_check  # offer the gradient check by hand after the output layer
 
     # state ------------------------------------------------------------------------------------
 
