@@ -1014,6 +1014,9 @@ def start(
                                            "formula first, then compute its value.")] = False,
     matrix: Annotated[bool, typer.Option("--matrix", help="The closing section: the lesson again in matrices "
                                          "(z, a, δ, ∂E/∂W, W⁺), each typed and judged entry by entry.")] = False,
+    gradient_check: Annotated[bool, typer.Option("--gradient-check", help="After the output layer, offer a gradient "
+                                                 "check by hand: nudge w5 by ±h, compute E_total, divide by 2h.")]
+    = False,
 ) -> None:
     """The interactive lesson: compute backpropagation by hand, one step at a time.
 
@@ -1053,7 +1056,7 @@ def start(
         _matrix_walk(ctx, session, store, state)
         return
     screen = Screen(_console(ctx), _out(ctx), resume)
-    walk = Walk(session, store, state, screen, _input, formulas=formulas)
+    walk = Walk(session, store, state, screen, _input, formulas=formulas, gradient_check=gradient_check)
     try:
         walk.run(step)
     except (KeyboardInterrupt, EOFError) as e:

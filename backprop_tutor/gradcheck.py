@@ -86,3 +86,37 @@ def checks(net: Network, first: list[str] | None = None, h: Decimal = NUDGE,
     order = [p for p in (first or []) if p in names] + [p for p in names if p not in (first or [])]
     return [check(net, p, h) for p in order[:most]], len(names)
 
+
+
+HAND_DIGITS = 9  # significant digits each E_total needs by hand: their difference cancels the first 3 or 4
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """The gradient check done by hand in the walk: the first weight of the output layer, nudged by ±h."""
+
+    parameter: str  # w5 in the post
+    receiver: str  # the neuron it feeds (o1)
+    source: str  # the value it multiplies (out_h1)
+    first: str  # the first value the nudge changes (net_o1, or net_o1@1 with several samples)
+    check: Check
+
+    @property
+    def h(self) -> Decimal:
+        return self.check.h
+
+    def tolerance(self) -> Decimal:
+        """How far a ΔE/Δp worked from two E_total of HAND_DIGITS digits may be from the exact one: one unit
+        in the last of those digits of each, over 2h, plus the central difference's own O(h²) error (so that
+        ∂E/∂p itself passes: the two agree to that)."""
+        with localcontext(prec=PRECISION):
+            unit = Decimal(1).scaleb(self.check.plus.adjusted() - HAND_DIGITS + 1)
+            return unit / self.h + self.check.bound
+
+
+def exercise(net: Network, h: Decimal = BY_HAND) -> Exercise:
+    L = net.layout
+    p, receiver, source = L.weights[-1][0][0], L.neurons[-1][0], L.neurons[-2][0]
+    tag = "@1" if net.extra else ""
+    return Exercise(p, receiver, f"out_{source}" if not source.startswith("i") else source,
+                    f"net_{receiver}{tag}", check(net, p, h))

@@ -233,6 +233,9 @@ class Walk:
         """Go through the steps from the n-th to the end, asking those not done yet (and ``revisit``)."""
         while n < len(self.steps):
             step = self.steps[n]
+            if self.gradient_check and n and self.steps[n - 1].section == "output" and step.section != "output":
+                self.gradient_check = False  # offered once, where the walk leaves the output layer
+                self.hand_check()
             self.state.position = step.qid
             if not step.asked:
                 if not self.state.done(step.qid):
@@ -360,6 +363,13 @@ class Walk:
             raise Stop
         else:
             self.screen.help()
+
+    def hand_check(self) -> None:
+        """The gradient check by hand (``start --gradient-check``, ``backprop_tutor.handcheck``)."""
+        from backprop_tutor import handcheck
+
+        if not handcheck.run(self.session, self.screen, self.read, lambda prompt: self.confirm(prompt, "yes")):
+            raise Stop
 
     def confirm(self, prompt: str, command: str) -> bool:
         """A yes at a confirmation: y, yes, or the command itself typed again (hint, h …)."""
