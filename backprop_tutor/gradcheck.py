@@ -23,7 +23,9 @@ from backprop_tutor.network import PRECISION, Network, as_decimal, run_one
 
 NUDGE = Decimal("0.0001")  # what-if's h: its O(h²) error is about 1e-9 of a gradient
 BY_HAND = Decimal("0.001")  # the walk's h: with a calculator's 10 digits, a smaller h loses the difference
-MAX_CHECKED = 12  # what-if checks at most this many parameters (4 forward passes each)
+MAX_CHECKED = 12  # what-if checks at most this many parameters (4 forward passes each) …
+BUDGET = 100_000  # … and on a big lesson only as many as this many weights × samples allow (one at least):
+# each check of a 16-wide, 5-layer lesson of 64 samples takes about a second at 50 digits
 
 
 def exact_error(net: Network) -> Decimal:
@@ -78,10 +80,17 @@ def trained(net: Network) -> list[str]:
     return net.layout.weight_names() + (net.layout.bias_names() if net.train_biases else [])
 
 
+def how_many(net: Network) -> int:
+    """How many parameters what-if checks on this lesson: MAX_CHECKED, fewer on a big one."""
+    cost = net.layout.weight_count * len(net.samples)
+    return max(1, min(MAX_CHECKED, BUDGET // cost))
+
+
 def checks(net: Network, first: list[str] | None = None, h: Decimal = NUDGE,
-           most: int = MAX_CHECKED) -> tuple[list[Check], int]:
-    """The checks of up to ``most`` trained parameters (those in ``first`` before the others), and how many
-    parameters there are in all."""
+           most: int | None = None) -> tuple[list[Check], int]:
+    """The checks of up to ``most`` trained parameters (``how_many`` by default; those in ``first`` before the
+    others), and how many parameters there are in all."""
+    most = how_many(net) if most is None else most
     names = trained(net)
     order = [p for p in (first or []) if p in names] + [p for p in names if p not in (first or [])]
     return [check(net, p, h) for p in order[:most]], len(names)

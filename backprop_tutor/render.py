@@ -385,7 +385,8 @@ def gradient_checks(out: Out, checks: list[Check], gradients: dict[str, Decimal]
         out.say(f"  {name:<{width}} {difference:>15.10g} ≈ {gradient:>15.10g}  {float(off):>9.1e} "
                 f"{'≤' if off <= c.bound else '>'} {float(c.bound):.1e}")
     if total > len(checks):
-        out.say(f"  (the first {len(checks)} of {total} parameters; each takes four forward passes)", "dim")
+        out.say(f"  ({len(checks)} of {total} parameters checked, the changed ones first: each check takes four "
+                "forward passes at 50 digits)", "dim")
 
 
 def print_lines(console: Console, lines) -> None:

@@ -72,10 +72,17 @@ def test_every_bundled_lesson_passes_its_own_gradient_check(name):
     net = load(name).network
     exact = exact_trace(net)
     checks, total = gradcheck.checks(net)
-    assert len(checks) == min(total, gradcheck.MAX_CHECKED)
+    assert len(checks) == min(total, gradcheck.MAX_CHECKED) == min(total, gradcheck.how_many(net))
     for c in checks:
         assert c.off_by(exact[f"dE_total/d{c.parameter}"]) <= c.bound, (name, c.parameter)
         assert c.bound < Decimal("1e-8") * max(1, abs(c.difference))
+
+
+def test_a_big_lesson_checks_fewer_parameters_but_at_least_one(write_lesson):
+    from biglesson import lesson_text
+
+    net = load(str(write_lesson(lesson_text([16] * 6, 64)))).network
+    assert gradcheck.how_many(net) == 1 and gradcheck.how_many(load("post").network) == gradcheck.MAX_CHECKED
 
 
 def test_the_difference_is_computed_where_floats_would_lose_it():
