@@ -54,7 +54,8 @@ def run(session: Session, screen, read: Callable[[str], str], confirm: Callable[
     off = ex.check.off_by(gradient)
     say(f"ΔE/Δ{p} = {full_digits(ex.check.difference)} ≈ ∂E_total/∂{p} = {full_digits(gradient)}: they differ by "
         f"{float(off):.1e}, within h²/6 · |∂³E/∂{p}³| ≈ {float(ex.check.bound):.1e}. The nudge and the chain rule "
-        "agree: this is how backpropagation code is tested. (`what-if` checks every weight this way.)", "green")
+        "agree: this is how backpropagation code is tested. (`what-if` checks the other weights the same way.)",
+        "green")
     return True
 
 
