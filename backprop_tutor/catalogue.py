@@ -314,14 +314,16 @@ class BatchCatalogue(Mapping[str, Quantity]):
             return f"({total}) / {n}" if mean else total
 
         how = "the mean" if mean else "the sum"
+        setting = (f' (the lesson\'s batch = "mean": their sum divided by {n})' if mean
+                   else ' (the lesson\'s batch = "sum")')
         middle = {"E_total": Quantity("E_total", symbol("E_total"),
-                                      f"total error of the batch: {how} of the samples' errors",
+                                      f"total error of the batch: {how} of the samples' errors{setting}",
                                       combined("E_total"), "batch", "error", ("E", "error", "total_error"))}
         for item in single.values():
             if item.id.startswith("dE_total/d") and item.id[len("dE_total/d"):] in trained:
                 p = item.id[len("dE_total/d"):]
                 middle[item.id] = Quantity(item.id, item.symbol, f"gradient of the batch's error with respect to "
-                                           f"{p}: {how} of the samples' gradients", combined(item.id), "batch",
+                                           f"{p}: {how} of the samples' gradients{setting}", combined(item.id), "batch",
                                            "gradient", item.aliases)
                 plus = single[f"{p}+"]
                 middle[plus.id] = Quantity(plus.id, plus.symbol, f"{p} after one step of gradient descent on the "

@@ -13,6 +13,7 @@ import math
 import os
 import sys
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -349,13 +350,13 @@ def lessons(ctx: typer.Context) -> None:
     from backprop_tutor.lesson import bundled_names, load
     from backprop_tutor.render import lessons_table
     from backprop_tutor.story import suggested
-    from backprop_tutor.walk import steps
+    from backprop_tutor.walk import lesson_steps
 
     rows = []
     for name in suggested(bundled_names()):
         lesson = load(name)
         session = Session(lesson)
-        asked = [s.qid for s in steps(session.catalogue) if s.asked]
+        asked = [s.qid for s in lesson_steps(session) if s.asked]
         state = _load_progress(_store(lesson), session.trace)
         done = sum(1 for q in asked if state.done(q))
         status = "not started" if not done else ("done" if done == len(asked) else f"{done} of {len(asked)} steps")
@@ -604,8 +605,15 @@ def what_if(
     changes: Annotated[list[str], typer.Argument(metavar="NAME=VALUE...", show_default=False,
                                                  help="Given values to change, e.g. w5=0.5 b1=0 eta=0.1.")],
     lesson: LessonOption = None,
+    check: Annotated[bool, typer.Option("--check/--no-check", help="The gradient check: each gradient beside "
+                                        "its central difference.")] = True,
+    nudge: Annotated[str, typer.Option("--nudge", metavar="H", help="The h of the gradient check's nudges p ± h.")]
+    = "0.0001",
 ) -> None:
     """Change given values and see what happens to the outputs, the error and every gradient.
+
+    Then the gradient check: each gradient beside the central difference (E_total(p + h) − E_total(p − h)) / 2h,
+    computed at 50 digits, with the bound of their difference (it is O(h²)).
 
     Example: backprop-tutor what-if w5=0.5 b1=0
     """
@@ -616,6 +624,7 @@ def what_if(
     from backprop_tutor.network import outcome, output_labels
     from backprop_tutor.render import what_if as show
 
+    h = _nudge(nudge)
     session = Session(load(lesson))
     given = set(givens(session.catalogue))
     values: dict[str, float] = {}
@@ -650,8 +659,33 @@ def what_if(
     outputs = [label for label, _ in output_labels(net)]
     trained = net.layout.weight_names() + (net.layout.bias_names() if net.train_biases else [])
     grads = [f"dE_total/d{p}" for p in trained]
-    show(_out(ctx), {q: (before[q], v) for q, v in values.items()}, before, after,
+    out = _out(ctx)
+    show(out, {q: (before[q], v) for q, v in values.items()}, before, after,
          [*outputs, "E_total", *grads, "E_total+"])
+    if check:
+        from backprop_tutor import gradcheck
+        from backprop_tutor.network import exact_trace
+        from backprop_tutor.render import gradient_checks
+
+        changed = net.with_givens(values)
+        exact = exact_trace(changed)
+        checks, total = gradcheck.checks(changed, first=list(values), h=h)
+        gradient_checks(out, checks, {c.parameter: exact[f"dE_total/d{c.parameter}"] for c in checks}, total,
+                        bool(values))
+
+
+def _nudge(text: str) -> Decimal:
+    """The h of the gradient check, read as typed (0.0001, 1e-4) and kept exact."""
+    from backprop_tutor.answers import parse_number
+    from backprop_tutor.errors import BadNumber
+
+    try:
+        h = parse_number(text).value
+    except BadNumber as e:
+        raise TutorError(f"--nudge {echo(text)}: {e.why}") from None
+    if not Decimal("1e-12") <= h <= Decimal("0.1"):
+        raise TutorError(f"--nudge {echo(text)}: h must lie between 1e-12 and 0.1 (the default is 0.0001)")
+    return h
 
 
 @app.command("lesson-check", cls=TutorCommand)
@@ -674,8 +708,8 @@ def lesson_check(
     from backprop_tutor import symbolic
     from backprop_tutor.checking import Session
     from backprop_tutor.lesson import load
-    from backprop_tutor.mistakes import MISTAKES, Diagnoser
-    from backprop_tutor.walk import steps
+    from backprop_tutor.mistakes import BY_ID, MISTAKES, Diagnoser
+    from backprop_tutor.walk import lesson_steps
 
     out = _out(ctx)
     lesson = load(path)  # the format: a LessonError here is one line, exit 2
@@ -683,7 +717,7 @@ def lesson_check(
             f"{', '.join(dict.fromkeys(lesson.network.activations))})", "green")
     with _working(ctx) as tell:
         session = Session(lesson)
-        asked = [s for s in steps(session.catalogue) if s.asked]
+        asked = [s for s in lesson_steps(session) if s.asked]
         deriver = symbolic.Deriver(lesson.network, session.trace, session.catalogue)
         chosen = symbolic.representatives(lesson.network, session.catalogue)
         failed = []
@@ -700,7 +734,7 @@ def lesson_check(
         net, trace, cat, drift = judge.lesson.network, judge.trace, judge.catalogue, judge.drift
         diagnoser = Diagnoser(net, trace, cat, drift)
         named: dict[str, int] = {m.id: 0 for m in MISTAKES}
-        judged = [s for s in steps(cat) if s.asked]
+        judged = [s for s in lesson_steps(judge) if s.asked]
         every_step = len(cat) <= symbolic.ALL_DERIVED
         if not every_step:  # the steps that stand for the others, as for the derivations
             standing = set(symbolic.representatives(net, cat))
@@ -727,7 +761,7 @@ def lesson_check(
         where += f", on the {len(judged)} steps that stand for the others,"
     out.say(f"✓ mistakes: {sum(named.values())} (step, mistake) pairs{where} can be told from the right answer",
             "green")
-    never = [m for m, n in named.items() if n == 0]
+    never = [m for m, n in named.items() if n == 0 and BY_ID[m].applies(lesson.network)]
     if never:
         out.paragraph("These known mistakes give the right value on every step here, so they will never "
                       f"be named: {', '.join(never)}.", "  ", "  ", "dim")
@@ -990,6 +1024,9 @@ def start(
                                            "formula first, then compute its value.")] = False,
     matrix: Annotated[bool, typer.Option("--matrix", help="The closing section: the lesson again in matrices "
                                          "(z, a, δ, ∂E/∂W, W⁺), each typed and judged entry by entry.")] = False,
+    gradient_check: Annotated[bool, typer.Option("--gradient-check", help="After the output layer, offer a gradient "
+                                                 "check by hand: nudge w5 by ±h, compute E_total, divide by 2h.")]
+    = False,
 ) -> None:
     """The interactive lesson: compute backpropagation by hand, one step at a time.
 
@@ -1029,7 +1066,7 @@ def start(
         _matrix_walk(ctx, session, store, state)
         return
     screen = Screen(_console(ctx), _out(ctx), resume)
-    walk = Walk(session, store, state, screen, _input, formulas=formulas)
+    walk = Walk(session, store, state, screen, _input, formulas=formulas, gradient_check=gradient_check)
     try:
         walk.run(step)
     except (KeyboardInterrupt, EOFError) as e:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 
-from backprop_tutor.network import ACTIVATIONS, LOSSES, Network, nlog
+from backprop_tutor.network import ACTIVATIONS, LOSSES, Network, bce, nlog
 from backprop_tutor.updates import Updates, plain_error, plain_updates
 
 ALLOWED = re.compile(r"[\w\s.,:=+\-*/()<>\[\]%]*")  # every character the templates can write
@@ -31,7 +31,7 @@ class CompiledLoop(Updates):
                  through_updated: bool = False):
         super().__init__(net, learning_rate, batch_size, through_updated)
         self.source = loop_source(net, through_updated)
-        namespace: dict[str, object] = {"exp": math.exp, "tanh": math.tanh, "nlog": nlog}
+        namespace: dict[str, object] = {"exp": math.exp, "tanh": math.tanh, "nlog": nlog, "bce": bce}
         exec(compile(self.source, "<backprop_tutor.compiled loop>", "exec"), namespace)
         rows = [(*x, *y) for x, y in net.samples]  # one sample: its inputs, then its targets
         self._step, self._forward = namespace["make"](  # type: ignore[operator]
@@ -122,6 +122,8 @@ class _Writer:
             o = f"o{depth}_{k}"
             if self.softmax:  # with cross-entropy: Σ over the outputs gives out·Σtarget − target
                 lines.append(f"d{depth}_{k} = {o} * ysum - y{k}")
+            elif self.loss.matched == self.acts[-1].name:  # the activation's slope cancels the loss's: out − target
+                lines.append(f"d{depth}_{k} = {o} - y{k}")
             else:
                 loss = self.loss.slope_code.format(target=f"y{k}", out=o)
                 slope = self.acts[-1].slope_code.format(net=f"n{depth}_{k}", out=o)
@@ -215,7 +217,7 @@ class _Writer:
     def evaluation(self) -> list[str]:
         outs = ", ".join(f"o{self.L.depth}_{k}" for k in range(self.L.sizes[-1]))
         return [
-            "def forward(p, exp=exp, tanh=tanh, nlog=nlog):",
+            "def forward(p, exp=exp, tanh=tanh, nlog=nlog, bce=bce):",
             f"    {self.params} = p",
             "    error = 0.0",
             "    outs = []",

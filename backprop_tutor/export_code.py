@@ -77,6 +77,10 @@ def _error_code(net: Network, np: str, a: str) -> str:
     """E_total of the outputs ``a`` and the targets y, summed (or averaged) over the samples."""
     if net.loss == "cross-entropy":
         e = f"{np}.where(y > 0, -y * {np}.log({a}), 0.0).sum()"
+    elif net.loss == "binary-cross-entropy" and np == "torch":  # PyTorch's own loss, summed as the tutor's
+        e = f"torch.nn.functional.binary_cross_entropy({a}, y, reduction='sum')"
+    elif net.loss == "binary-cross-entropy":
+        e = f"-(y * {np}.log({a}) + (1 - y) * {np}.log1p(-{a})).sum()"
     else:
         e = f"(0.5 * (y - {a}) ** 2).sum()"
     return f"{e} / {len(net.samples)}" if net.batch == "mean" and net.extra else e
@@ -242,6 +246,8 @@ def program(name: str, net: Network, target: str) -> str:
     scale = f" / {len(net.samples)}" if net.batch == "mean" and net.extra else ""
     if net.activations[-1] == "softmax":
         delta = "a[-1] * y.sum(axis=0) - y"  # softmax with cross-entropy: out − target
+    elif net.loss == "binary-cross-entropy":
+        delta = "a[-1] - y"  # logistic outputs with binary cross-entropy: σ′ cancels the loss's denominator
     elif net.loss == "cross-entropy":
         delta = "np.where(y > 0, -y / a[-1], 0.0) * SLOPE[-1](z[-1], a[-1])"
     else:

@@ -231,14 +231,15 @@ class Grader:
     """Judges sheets; one Session per seed, the most recent SESSIONS kept."""
 
     def __init__(self, lesson: Lesson):
-        from backprop_tutor.walk import steps
+        from backprop_tutor.walk import lesson_steps
 
         self.lesson = lesson
         self.sessions: dict[int | None, Session] = {}
         base = self.session(None)
-        asked = [s.qid for s in steps(base.catalogue) if s.asked]
-        walked = [s.qid for s in steps(base.catalogue)]  # the walk's order, as the worksheets have it
-        self.order = {q: k for k, q in enumerate([*walked, *(q for q in base.catalogue if q not in set(walked))])}
+        walked = lesson_steps(base)  # the walk's order, as the worksheets have it
+        asked = [s.qid for s in walked if s.asked]
+        order = [s.qid for s in walked]
+        self.order = {q: k for k, q in enumerate([*order, *(q for q in base.catalogue if q not in set(order))])}
         self.asked = set(asked)
 
     def session(self, seed: int | None) -> Session:

@@ -29,6 +29,7 @@ MAX_BYTES = 1_000_000
 MAX_NAME = 1024  # characters of a --lesson name or path
 MAX_DEPTH = 8  # tables and lists inside each other; a lesson needs 4 (data.inputs of several samples)
 MAX_NEURONS = 16
+BY_HAND = ("first", "all")  # several samples: which the walk asks for (the others are shown)
 
 FIELDS: dict[str, dict[str, bool]] = {  # section -> field -> required
     "": {"title": True, "description": True, "intro": False, "network": True, "data": True, "errata": False,
@@ -36,7 +37,7 @@ FIELDS: dict[str, dict[str, bool]] = {  # section -> field -> required
     "network": {"layers": True, "activation": True, "loss": True, "weights": True, "biases": True,
                 "learning_rate": True, "weight_numbering": False, "bias_mode": False,
                 "train_biases": False},
-    "data": {"inputs": True, "targets": True, "batch": False},
+    "data": {"inputs": True, "targets": True, "batch": False, "by_hand": False},
     "errata": {"quantity": True, "printed": False, "wrote": False, "why": True},  # printed or wrote
     "claims": {"updates": True, "error": True, "outputs": True, "why": True},
 }
@@ -75,6 +76,7 @@ class Lesson:
     step_texts: dict[str, str] = field(default_factory=dict)  # quantity id -> the lesson's own words
     seed: int | None = None  # fresh random numbers of the lesson's shape (see ``randomized``)
     intro: str = ""  # how the walk goes through this lesson, in the lesson's words
+    by_hand: str = "first"  # several samples: the learner computes the first in full ("first") or every one ("all")
 
 
 RANDOM_TARGETS = {"logistic": (0.01, 0.99), "tanh": (-0.9, 0.9), "relu": (0.0, 1.0), "identity": (-1.0, 1.0)}
@@ -107,7 +109,7 @@ def randomized(lesson: Lesson, seed: int) -> Lesson:
     return Lesson(lesson.name, lesson.source, f"{lesson.title} (fresh numbers, seed {seed})",
                   lesson.description + "\n\nThis copy has fresh random numbers (seed "
                   f"{seed}); figures quoted above are the original's.", network, (), (), lesson.step_texts, seed,
-                  lesson.intro)
+                  lesson.intro, lesson.by_hand)
 
 
 def _picker(rng: Any) -> Callable[[float, float], float]:
@@ -384,15 +386,21 @@ def parse(doc: dict[str, Any], source: str, name: str) -> Lesson:
     samples = _samples(r, data, layers[0], layers[-1])
     inputs, targets = samples[0]
     batch = r.choice(data.get("batch", "sum"), "data.batch", ("sum", "mean"), "way to combine the samples")
+    by_hand = r.choice(data.get("by_hand", "first"), "data.by_hand", BY_HAND, "choice of samples worked by hand")
     if "softmax" in activations[:-1]:
         raise r.fail("network.activation", "softmax works on a whole layer: use it for the outputs only")
     if (activations[-1] == "softmax") != (loss == "cross-entropy"):
         raise r.fail("network.loss", "softmax outputs go with the cross-entropy loss, and cross-entropy with "
                      'softmax outputs: set activation = [..., "softmax"] and loss = "cross-entropy"')
+    if loss == "binary-cross-entropy" and activations[-1] != "logistic":
+        raise r.fail("network.loss", "binary cross-entropy needs outputs between 0 and 1: set the output "
+                     'activation to "logistic"')
     for _, y in samples:
         if loss == "cross-entropy" and (min(y) < 0 or abs(sum(y) - 1) > 1e-9):
             raise r.fail("data.targets", f"cross-entropy targets are probabilities: at least 0 and adding up "
                          f"to 1, got {list(y)}")
+        if loss == "binary-cross-entropy" and not all(0 <= v <= 1 for v in y):
+            raise r.fail("data.targets", f"binary cross-entropy targets are probabilities, from 0 to 1, got {list(y)}")
 
     network = Network(layout, dict(zip(layout.weight_names(), weights)),
                       dict(zip(layout.bias_names(), biases)), activations, loss, inputs, targets,
@@ -425,7 +433,7 @@ def parse(doc: dict[str, Any], source: str, name: str) -> Lesson:
                             r.text(c["why"], f"claims[{k}].why")))
     intro = r.text(doc["intro"], "intro") if "intro" in doc else ""
     return Lesson(name, source, title, description, network, errata, tuple(claims),
-                  _step_texts(r, doc.get("steps", {}), network), intro=intro)
+                  _step_texts(r, doc.get("steps", {}), network), intro=intro, by_hand=by_hand)
 
 
 def _erratum(r: _Reader, k: int, e: dict[str, Any]) -> Erratum:

@@ -3,7 +3,8 @@
 Each column of a matrix is one sample of the batch.  With ⊙ the element-wise product, the four
 equations of backpropagation, for the layers l = L (the outputs), L − 1, …, 1:
 
-  (1) δᴸ = ∂E/∂outᴸ ⊙ f′(netᴸ)           — with softmax and cross-entropy: out − target
+  (1) δᴸ = ∂E/∂outᴸ ⊙ f′(netᴸ)           — with softmax and cross-entropy, and with logistic outputs
+                                          and binary cross-entropy: out − target
   (2) δˡ = (Wˡ⁺¹)ᵀ δˡ⁺¹ ⊙ f′(netˡ)
   (3) ∂E/∂bˡ = δˡ, summed over the samples  — a bias the layer shares sums its neurons too
   (4) ∂E/∂Wˡ = δˡ (outˡ⁻¹)ᵀ
@@ -130,6 +131,8 @@ class MatrixLoop(Updates):
         if self.acts[depth] == "softmax":  # (1) with cross-entropy: out·Σtarget − target
             np.multiply(out, b.target_sums, out=delta)
             delta -= b.targets
+        elif self.net.loss == "binary-cross-entropy":  # (1) with logistic outputs: out − target
+            np.subtract(out, b.targets, out=delta)
         else:  # (1) with the half squared error: (out − target) ⊙ f′(net)
             np.subtract(out, b.targets, out=delta)
             _times_slope(self.acts[depth], delta, b.nets[depth], out, b.slopes[depth])
@@ -171,6 +174,9 @@ class MatrixLoop(Updates):
             out, targets = b.values[-1], b.targets
             if self.net.loss == "cross-entropy":  # Σ −target·ln(out), a target of 0 adding nothing
                 errors = np.where(targets > 0, -targets * np.log(out), 0.0)
+            elif self.net.loss == "binary-cross-entropy":  # −(t·ln out + (1 − t)·ln(1 − out)), 0·ln adding nothing
+                errors = (np.where(targets > 0, -targets * np.log(out), 0.0)
+                          + np.where(targets < 1, -(1 - targets) * np.log1p(-out), 0.0))
             else:
                 errors = 0.5 * (targets - out) ** 2
             error = float(errors.sum()) * self.error_scale

@@ -85,6 +85,24 @@ class SlopeSignFlipped(Rules):
         return -loss.slope(target, out)
 
 
+class SquaredErrorSlope(Rules):
+    """With binary cross-entropy, ∂E/∂out taken as out − target (the squared error's slope, or δ itself): δ
+    then picks up the logistic slope out(1 − out) that the loss's denominator should have cancelled."""
+
+    def error_slope(self, loss: Loss, target: float, out: float) -> float:
+        return out - target
+
+
+class OneTermOnly(Rules):
+    """Binary cross-entropy with only its target·ln(out) term: −target·ln(out), slope −target/out."""
+
+    def error(self, loss: Loss, target: float, out: float) -> float:
+        return -target * math.log(out) if target else 0.0
+
+    def error_slope(self, loss: Loss, target: float, out: float) -> float:
+        return -target / out
+
+
 class SlopeForgotten(Rules):
     def __init__(self, output_layer: bool):
         self.output_layer = output_layer
@@ -261,10 +279,19 @@ class Mistake:
     rules: Callable[[Network], Rules] = field(default=lambda net: Rules())
     network: Callable[[Network], Network | None] = field(default=lambda net: net)
     family: str = ""  # mistakes of one family make one pattern (the slope forgotten anywhere)
+    losses: tuple[str, ...] = ()  # the losses whose formulas its words are about (all when empty)
 
     @property
     def kin(self) -> str:
         return self.family or self.id
+
+    def applies(self, net: Network) -> bool:
+        """Is this a mistake one can make on this lesson's loss?"""
+        return not self.losses or net.loss in self.losses
+
+    def variant(self, net: Network) -> Network | None:
+        """The network as a learner making this mistake reads it; None where the mistake does not apply."""
+        return self.network(net) if self.applies(net) else None
 
 
 MISTAKES: tuple[Mistake, ...] = (
@@ -302,7 +329,23 @@ MISTAKES: tuple[Mistake, ...] = (
     Mistake("slope-sign", "You flipped the sign of (target − out).",
             "∂E_total/∂out_o = −(target − out): the minus comes from differentiating −out inside the square.",
             "Differentiate (target − out)² with the chain rule: the inner derivative is −1.",
-            lambda net: SlopeSignFlipped()),
+            lambda net: SlopeSignFlipped(), losses=("half-squared-error", "cross-entropy")),
+    Mistake("bce-slope-sign", "You flipped the sign of the error's slope.",
+            "∂E_total/∂out_o = −target/out + (1 − target)/(1 − out) = (out − target)/(out(1 − out)): positive when "
+            "out is above its target, since the error then grows with out.",
+            "Differentiate ln(1 − out) with the chain rule: the inner derivative is −1, which makes that term "
+            "+(1 − target)/(1 − out).", lambda net: SlopeSignFlipped(), losses=("binary-cross-entropy",),
+            family="slope-sign"),
+    Mistake("bce-slope-kept", "You took out − target as ∂E/∂out_o, and so multiplied it by the logistic slope "
+            "out(1 − out) once more.", "With binary cross-entropy ∂E_total/∂out_o = (out − target)/(out(1 − out)): "
+            "its denominator cancels the logistic slope, so δ_o = out_o − target_o (`explain delta_o1` shows why).",
+            "With logistic outputs and binary cross-entropy, δ_o = out_o − target_o: the σ′ has already cancelled.",
+            lambda net: SquaredErrorSlope(), losses=("binary-cross-entropy",)),
+    Mistake("bce-one-term", "You kept only the target·ln(out) term of the binary cross-entropy (the "
+            "cross-entropy of softmax outputs).", "E_o = −(target·ln(out) + (1 − target)·ln(1 − out)): the "
+            "second term counts the part of the sample that is not a 1.",
+            "Binary cross-entropy has two terms, one for target and one for 1 − target: write both.",
+            lambda net: OneTermOnly(), losses=("binary-cross-entropy",)),
     Mistake("output-slope-forgotten", "You left out the slope of the output neuron's activation (took "
             "∂out/∂net as 1).", "∂E/∂net_o = ∂E/∂out_o · out_o(1 − out_o): the activation's slope is a "
             "factor of the chain.", "Every neuron on the path adds its slope ∂out/∂net to the chain rule.",
@@ -496,7 +539,7 @@ class Diagnoser:
     def _run_variants(self, pinned: dict[str, float]) -> dict[str, dict[str, float]]:
         out = {}
         for m in MISTAKES:
-            net = m.network(self.net)
+            net = m.variant(self.net)
             if net is None:
                 continue
             try:
@@ -522,7 +565,7 @@ class Diagnoser:
         pinned = {q: v for q, v in self.trace.items() if q != qid} | mine
         out = {}
         for m in MISTAKES:
-            net = m.network(self.net)
+            net = m.variant(self.net)
             if net is None:
                 continue
             try:

@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from backprop_tutor import catalogue, progress
 from backprop_tutor.checking import Session
-from backprop_tutor.walk import steps
+from backprop_tutor.walk import lesson_steps
 
 RIGHT_FEEDBACK = "Right."
 
@@ -120,7 +120,7 @@ def question(session: Session, qid: str) -> ET.Element:
 def bank(sessions: list[Session]) -> bytes:
     """The quiz: per step a category, then that step's question for every seed."""
     quiz = ET.Element("quiz")
-    asked = [s.qid for s in steps(sessions[0].catalogue) if s.asked]
+    asked = [s.qid for s in lesson_steps(sessions[0]) if s.asked]
     for qid in asked:
         category = ET.SubElement(quiz, "question", {"type": "category"})
         name = sessions[0].lesson.name.replace("/", "//")  # Moodle reads a single / as a sub-category

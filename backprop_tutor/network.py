@@ -165,6 +165,9 @@ class Loss:
     slope_formula: str
     code: str  # as Python source, for tutor.training's compiled loop
     slope_code: str
+    # the output activation whose slope cancels this loss's denominator, so that δ_o = out_o − target_o
+    # (the training loops use that closed form: it keeps its digits where out is near 0 or 1)
+    matched: str = ""
 
 
 def _cross_entropy_slope(t: float, o: float) -> float:
@@ -173,11 +176,29 @@ def _cross_entropy_slope(t: float, o: float) -> float:
     return number(o, "-inf" if t else 0)
 
 
+def bce(t: float, o: float) -> float:
+    """−(t·ln o + (1 − t)·ln(1 − o)), the binary cross-entropy of one logistic output: a term whose
+    weight (t or 1 − t) is 0 adds nothing; infinite when o is 0 or 1 and that term counts."""
+    return nlog(t, o) + nlog(1 - t, 1 - o)
+
+
+def _bce_slope(t: float, o: float) -> float:
+    """∂E_o/∂out_o = −t/o + (1 − t)/(1 − o), which is (o − t)/(o(1 − o)); a term whose weight is 0 adds
+    nothing, as in the error, and one whose denominator is 0 is infinite."""
+    first = -t / o if o else number(o, "-inf" if t else 0)
+    second = (1 - t) / (1 - o) if o != 1 else number(o, "inf" if t != 1 else 0)
+    return first + second
+
+
 LOSSES: dict[str, Loss] = {
     l.name: l
     for l in (
         Loss("cross-entropy", lambda t, o: nlog(t, o), _cross_entropy_slope,
-             "−{target}·ln({out})", "−{target}/{out}", "nlog({target}, {out})", "-{target} / {out}"),
+             "−{target}·ln({out})", "−{target}/{out}", "nlog({target}, {out})", "-{target} / {out}",
+             matched="softmax"),
+        Loss("binary-cross-entropy", bce, _bce_slope,
+             "−({target}·ln({out}) + (1 − {target})·ln(1 − {out}))", "−{target}/{out} + (1 − {target})/(1 − {out})",
+             "bce({target}, {out})", "-{target} / {out} + (1.0 - {target}) / (1.0 - {out})", matched="logistic"),
         Loss("half-squared-error", lambda t, o: (t - o) * (t - o) / 2, lambda t, o: -(t - o),
              "½({target} − {out})²", "−({target} − {out})", "0.5 * ({target} - {out}) * ({target} - {out})",
              "-({target} - {out})"),

@@ -20,10 +20,13 @@ from backprop_tutor.catalogue import full_digits
 from backprop_tutor.safe_text import printable
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from rich.console import Console
 
     from backprop_tutor.checking import CheckResult
     from backprop_tutor.formulas import FormulaResult
+    from backprop_tutor.gradcheck import Check
     from backprop_tutor.lesson import Lesson
 
 _ASCII = str.maketrans({"∂": "d", "δ": "delta", "⁺": "+", "·": "*", "−": "-", "½": "1/2", "²": "^2",
@@ -375,6 +378,30 @@ def what_if(out: Out, changes: dict[str, tuple[float, float]], before: Mapping[s
         b, a = before[n], after[n]
         flip = "  sign flips" if b * a < 0 else ""
         out.say(f"  {symbol(n):{width}}  {b:>15.9g}  {a:>15.9g}  {a - b:>+12.4g}{flip}")
+
+
+def gradient_checks(out: Out, checks: list[Check], gradients: dict[str, Decimal], total: int, changed: bool) -> None:
+    """Each gradient beside its central difference (``gradcheck.Check``), with the bound of their difference."""
+    if not checks:
+        return
+    h = checks[0].h
+    when = " after the change" if changed else ""
+    out.say()
+    out.say(f"Gradient check{when}: each gradient beside its central difference", "bold")
+    out.say(f"  ΔE/Δp = (E_total(p + h) − E_total(p − h)) / 2h with h = {h}, computed at 50 digits so that the "
+            "subtraction keeps its digits. It differs from ∂E/∂p by about h²/6 · ∂³E/∂p³ (the error is O(h²)), "
+            "estimated from the nudges p ± 2h: the bound.", "dim")
+    width = max(len(c.parameter) for c in checks) + 4
+    out.say(f"  {'ΔE/Δp':>{width + 16}}   {'∂E/∂p':>15}  {'differ by':>9}  {'bound':>7}", "bold")
+    for c in checks:
+        grad = gradients[c.parameter]
+        off, name = c.off_by(grad), f"ΔE/Δ{c.parameter}"
+        difference, gradient = float(c.difference) + 0.0, float(grad) + 0.0  # (+ 0.0: never "-0")
+        out.say(f"  {name:<{width}} {difference:>15.10g} ≈ {gradient:>15.10g}  {float(off):>9.1e} "
+                f"{'≤' if off <= c.bound else '>'} {float(c.bound):.1e}")
+    if total > len(checks):
+        out.say(f"  ({len(checks)} of {total} parameters checked, the changed ones first: each check takes four "
+                "forward passes at 50 digits)", "dim")
 
 
 def print_lines(console: Console, lines) -> None:

@@ -35,7 +35,7 @@ from sympy.printing.str import StrPrinter
 from backprop_tutor import calculus, catalogue
 from backprop_tutor.catalogue import Quantity
 from backprop_tutor.names import Layout
-from backprop_tutor.network import Network, path_name, sample_key
+from backprop_tutor.network import LOSSES, Network, path_name, sample_key
 
 # ---------------------------------------------------------------------------------------------
 # Symbols that print the way the post writes them
@@ -282,7 +282,29 @@ def loss_terms(name: str, target: Expr, out: Expr) -> tuple[Expr, Expr]:
     if name == "cross-entropy":
         return (sp.Mul(-1, target, sp.log(out, evaluate=False), evaluate=False),
                 sp.Mul(-1, target, sp.Pow(out, -1, evaluate=False), evaluate=False))
+    if name == "binary-cross-entropy":
+        rest, away = _minus(sp.Integer(1), target), _minus(sp.Integer(1), out)
+        inside = _sum(_product(target, sp.log(out, evaluate=False)), _product(rest, sp.log(away, evaluate=False)))
+        return (sp.Mul(-1, inside, evaluate=False),
+                _sum(sp.Mul(-1, target, sp.Pow(out, -1, evaluate=False), evaluate=False),
+                     sp.Mul(rest, sp.Pow(away, -1, evaluate=False), evaluate=False)))
     raise ValueError(f"no symbolic form for loss {name!r}")
+
+
+LOSS_WHY = {  # one output's error, in words (the derivation of E_o)
+    "half-squared-error": "half the square of how far it is from its target (the ½ makes the derivative neater)",
+    "cross-entropy": "minus its target times the natural log of its output (the cross-entropy)",
+    "binary-cross-entropy": "the binary cross-entropy, with the output read as a probability: minus ln(out) "
+                            "weighted by the target, and minus ln(1 − out) weighted by 1 − target",
+}
+
+
+def cancelled_delta(slope: Expr, act_slope: Expr) -> tuple[Expr, Expr, Expr]:
+    """∂E/∂out · ∂out/∂net of a loss whose slope has the activation's slope as its denominator (binary
+    cross-entropy and the logistic function): the product, the slope over one denominator, and what
+    SymPy simplifies the product to (out − target)."""
+    product = sp.Mul(math(slope), math(act_slope))
+    return product, sp.together(math(slope)), sp.expand(sp.cancel(product))
 
 
 def softmax(nets: list[Expr], j: int) -> Expr:
@@ -568,9 +590,7 @@ class Deriver:
         return [Block("Definition", SQUASH[name], [self.chain(qid, *forms)])]
 
     def output_error(self, qid: str, o: str) -> list[Block]:
-        why = ("minus its target times the natural log of its output (the cross-entropy)"
-               if self.net.loss == "cross-entropy" else
-               "half the square of how far it is from its target (the ½ makes the derivative neater)")
+        why = LOSS_WHY[self.net.loss]
         return [Block("Definition", f"The error of {o}: {why}.", [self.chain(qid, self.model.definition[qid])])]
 
     def total_error(self, qid: str) -> list[Block]:
@@ -715,8 +735,20 @@ class Deriver:
                         f"slope at out_{j} times the slope of out_{j} at net_{j}.",
                         [(symbol(qid), Partial(sp.Symbol("E_total"), sp.Symbol(f"net_{j}")), chain)])]
         blocks.append(self.factor_block([f"dE_total/dout_{j}", f"dout_{j}/dnet_{j}"]))
+        if j in self.outputs and LOSSES[self.net.loss].matched == self.net.activations[-1]:
+            blocks.append(self.cancellation(qid, j))
         blocks.append(Block("Numbers", "", [self.chain(qid, chain)]))
         return blocks
+
+    def cancellation(self, qid: str, o: str) -> Block:
+        """Why δ_o = out_o − target_o for logistic outputs with binary cross-entropy: over one denominator the
+        error's slope is (out − target)/(out(1 − out)), and out(1 − out) is the logistic slope it is multiplied by."""
+        _, textbook = self.model.loss_slope(o)
+        product, together, left = cancelled_delta(textbook, self.model.activation_slope(o))
+        return Block("Why the slope cancels", f"SymPy puts the error's slope over one denominator: out_{o}(1 − "
+                     f"out_{o}), the logistic slope itself. Multiplied by that slope, the two cancel, and what is "
+                     f"left is out_{o} − target_{o}:",
+                     [(symbol(f"dE_total/dout_{o}"), together), (symbol(qid), product, left)])
 
     def factor_block(self, qids: list[str]) -> Block:
         note = "Each one differentiated from the definitions"
@@ -1411,6 +1443,8 @@ def algebra_agrees(node, qid: str, definition: Callable[[str], object | None], o
         expanded = sp.expand(diff)
         if expanded == 0:
             return True
+        if expanded.has(sp.Pow) and size(expanded) <= 60 and cancels(expanded):  # a fraction of the outputs
+            return True  # (binary cross-entropy's slope over one denominator), before its names grow into e^x
         names = [s.name for s in diff.free_symbols if s.name in order and definition(s.name) is not None]
         if not names:
             return cancels(expanded)

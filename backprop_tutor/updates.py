@@ -101,6 +101,8 @@ def plain_updates(loop: Updates, p: list[float], count: int, done: int = 0) -> N
             nets, outs = _forward(net, values, x)
             if acts[-1].name == "softmax":  # with cross-entropy: out·Σtarget − target
                 deltas = [o * sum(y) - t for t, o in zip(y, outs[-1])]
+            elif loss.matched == acts[-1].name:  # the slope cancels the loss's denominator: out − target
+                deltas = [o - t for t, o in zip(y, outs[-1])]
             else:
                 deltas = [loss.slope(t, o) * acts[-1].slope(v, o) for t, o, v in zip(y, outs[-1], nets[-1])]
             for l in range(L.depth, 0, -1):  # the weights into layer l

@@ -50,12 +50,14 @@ class Step:
     asked: bool  # False: a value the learner already knows under another name; shown, not asked
 
 
-def steps(catalogue: Mapping) -> list[Step]:
+def steps(catalogue: Mapping, every_sample: bool = False) -> list[Step]:
     """The lesson's steps in the post's order (see ``post_order``); progress is keyed by quantity, so a
-    learner's file resumes whatever the order."""
+    learner's file resumes whatever the order. With several samples the first is worked and the others
+    shown, or (``every_sample``: a lesson's ``by_hand = "all"``) every sample is worked; the values of
+    each sample after the update are shown."""
     if isinstance(catalogue, BatchCatalogue):
-        return batch_steps(catalogue)
-    return post_order(_steps(catalogue), catalogue)
+        return batch_steps(catalogue, every_sample)
+    return post_order(_steps(catalogue, every_sample), catalogue)
 
 
 def post_order(found: list[Step], catalogue: Mapping) -> list[Step]:
@@ -85,15 +87,15 @@ def post_order(found: list[Step], catalogue: Mapping) -> list[Step]:
     return out
 
 
-def _steps(catalogue: Mapping) -> list[Step]:
+def _steps(catalogue: Mapping, every_sample: bool = False) -> list[Step]:
     out: list[Step] = []
     seen: set[tuple[str, str]] = set()
     for q in catalogue.values():
         if q.given:
             continue
         asked = True
-        if m := re.search(r"@(\d+)(\+?)$", q.id):  # several samples: the first is worked, the rest shown
-            out.append(Step(q.id, q.section, m[1] == "1" and not m[2]))
+        if m := re.search(r"@(\d+)(\+?)$", q.id):
+            out.append(Step(q.id, q.section, (m[1] == "1" or every_sample) and not m[2]))
             continue
         if m := re.fullmatch(r"dnet_\w+/d(\w+)", q.id):
             kind = (q.section, "weight" if m[1].startswith("out_") else "source")
@@ -103,14 +105,15 @@ def _steps(catalogue: Mapping) -> list[Step]:
     return out
 
 
-def batch_steps(cat: BatchCatalogue) -> list[Step]:
+def batch_steps(cat: BatchCatalogue, every_sample: bool = False) -> list[Step]:
     """The steps of several samples, as ``steps`` makes them, without making every quantity (a big batch
     has 400,000): sample 1 is worked, the other samples' steps shown, then the batch's own steps."""
     def sample(ids: list[str], first: bool) -> list[Step]:
         ordered = post_order([Step(q, cat.single[q].section, True) for q in ids if not cat.single[q].given],
                              cat.single)  # the post's order within a sample
         own = [(step.qid, step.section) for step in ordered]
-        return [Step(sample_key(q, k), section, first and k == 1) for k in range(1, cat.n + 1) for q, section in own]
+        return [Step(sample_key(q, k), section, first and (k == 1 or every_sample))
+                for k in range(1, cat.n + 1) for q, section in own]
 
     return [*sample(cat.before, True), *(Step(q, x.section, True) for q, x in cat.middle.items()),
             *sample(cat.after, False), *(Step(q, x.section, True) for q, x in cat.tail.items())]
@@ -141,6 +144,11 @@ def given_names(net: Network) -> list[str]:
     tags = [f"@{k}" for k in range(1, len(net.samples) + 1)] if net.extra else [""]
     return [*net.weights, *net.biases, "eta", *(i + tag for tag in tags for i in L.neurons[0]),
             *(f"target_{o}{tag}" for tag in tags for o in L.neurons[-1])]
+
+
+def lesson_steps(session: Session) -> list[Step]:
+    """The steps of a session's lesson, every sample worked where the lesson says so."""
+    return steps(session.catalogue, session.lesson.by_hand == "all")
 
 
 FORMULA_KINDS = (  # `start --formulas`: the first step of each kind asks for the formula first
@@ -201,9 +209,9 @@ def looks_like_a_word(text: str) -> bool:
 
 class Walk:
     def __init__(self, session: Session, store: Store, state: Progress, screen, read: Callable[[str], str],
-                 formulas: bool = False):
+                 formulas: bool = False, gradient_check: bool = False):
         self.session, self.store, self.state, self.screen, self.read = session, store, state, screen, read
-        self.steps = steps(session.catalogue)
+        self.steps = lesson_steps(session)
         self.index = {s.qid: n for n, s in enumerate(self.steps)}
         self.asked = [s for s in self.steps if s.asked]
         self.save_warned = False
@@ -213,6 +221,7 @@ class Walk:
         self.last_right: Any = None  # the check result of the last right answer (`more`)
         self.jump: int | None = None  # where `goto` goes
         self.last_hint: list[tuple[str, str]] | None = None  # what the last hint showed (none twice in a row)
+        self.gradient_check = gradient_check  # offer the gradient check by hand after the output layer
 
     # state ------------------------------------------------------------------------------------
 
@@ -295,6 +304,9 @@ class Walk:
         """Go through the steps from the n-th to the end, asking those not done yet (and ``revisit``)."""
         while n < len(self.steps):
             step = self.steps[n]
+            if self.gradient_check and n and self.steps[n - 1].section == "output" and step.section != "output":
+                self.gradient_check = False  # offered once, where the walk leaves the output layer
+                self.hand_check()
             self.state.position = step.qid
             if not step.asked:
                 if not self.state.done(step.qid):
@@ -462,6 +474,13 @@ class Walk:
             raise Stop
         else:
             self.screen.help()
+
+    def hand_check(self) -> None:
+        """The gradient check by hand (``start --gradient-check``, ``backprop_tutor.handcheck``)."""
+        from backprop_tutor import handcheck
+
+        if not handcheck.run(self.session, self.screen, self.read, lambda prompt: self.confirm(prompt, "yes")):
+            raise Stop
 
     def confirm(self, prompt: str, command: str) -> bool:
         """A yes at a confirmation: y, yes, or the command itself typed again (hint, h …)."""

@@ -13,7 +13,7 @@ from backprop_tutor import diagram
 from backprop_tutor.catalogue import SECTIONS, describe_formula, full_digits, post_digits
 from backprop_tutor.checking import Session
 from backprop_tutor.safe_text import md_cell
-from backprop_tutor.walk import steps
+from backprop_tutor.walk import lesson_steps
 
 FORMATS = ("md", "tex")
 
@@ -23,7 +23,7 @@ def _given(session: Session) -> dict[str, float]:
 
 
 def _sections(session: Session) -> list[tuple[str, list[str]]]:
-    asked = [s for s in steps(session.catalogue) if s.asked]
+    asked = [s for s in lesson_steps(session) if s.asked]
     return [(heading, [s.qid for s in asked if s.section == section]) for section, heading in SECTIONS.items()
             if any(s.section == section for s in asked)]
 

@@ -114,6 +114,9 @@ def one_sample(net, weights: dict, biases: dict, x: list, y: list, eta) -> dict:
             out = outs[o]
             if net.loss == "cross-entropy":
                 v[f"E_{o}{tag}"] = -t * mpmath.log(out) if t else Q(0)
+            elif net.loss == "binary-cross-entropy":  # −(t·ln out + (1 − t)·ln(1 − out)), a 0 weight adding 0
+                v[f"E_{o}{tag}"] = ((-t * mpmath.log(out) if t else Q(0))
+                                    + (-(1 - t) * mpmath.log(1 - out) if t != 1 else Q(0)))
             else:
                 v[f"E_{o}{tag}"] = (t - out) ** 2 / 2
         v[f"E_total{tag}"] = sum((v[f"E_{o}{tag}"] for o in L.neurons[-1]), Q(0))
@@ -129,8 +132,11 @@ def one_sample(net, weights: dict, biases: dict, x: list, y: list, eta) -> dict:
         if l == L.depth:
             for o, t in zip(layer, y):
                 out = v[f"out_{o}"]
-                v[f"dE_total/dout_{o}"] = ((-t / out if t else Q(0)) if net.loss == "cross-entropy"
-                                           else out - t)
+                if net.loss == "binary-cross-entropy":
+                    v[f"dE_total/dout_{o}"] = (-t / out if t else Q(0)) + ((1 - t) / (1 - out) if t != 1 else Q(0))
+                else:
+                    v[f"dE_total/dout_{o}"] = ((-t / out if t else Q(0)) if net.loss == "cross-entropy"
+                                               else out - t)
         if name == "softmax":
             for j in layer:
                 for k in layer:
@@ -294,7 +300,7 @@ def compare(lesson, into: Comparison | None = None) -> Comparison:
 # Random lessons, through the lesson loader, ill-conditioned ones among them
 
 KINDS = ("plain", "saturated", "huge-tiny", "relu-kink", "exact-zeros", "softmax-ce", "batch", "deep",
-         "tanh-identity", "by-sender", "wide")
+         "tanh-identity", "by-sender", "wide", "bce")
 
 
 def two_decimals(rng: random.Random, low: float, high: float) -> float:
@@ -324,6 +330,8 @@ def random_doc(seed: int) -> dict:
         bias_mode = "per-layer" if rng.random() < 0.7 else "per-neuron"
     if kind == "saturated":
         acts = [rng.choice(["logistic", "tanh"]) for _ in range(depth)]
+    if kind == "bce":  # logistic outputs with binary cross-entropy; targets 0 and 1 among them
+        acts[-1], loss = "logistic", "binary-cross-entropy"
 
     def weight() -> float:
         if kind == "saturated":
@@ -355,6 +363,8 @@ def random_doc(seed: int) -> dict:
             ys = [round(p / sum(parts), 2) for p in parts]
             ys[-1] = round(1 - sum(ys[:-1]), 2)
             return ys if ys[-1] >= 0 else [1.0] + [0.0] * (sizes[-1] - 1)
+        if loss == "binary-cross-entropy":
+            return [rng.choice([0.0, 1.0, two_decimals(rng, 0.01, 0.99)]) for _ in range(sizes[-1])]
         low, high = {"logistic": (0.01, 0.99), "tanh": (-0.9, 0.9)}.get(acts[-1], (-1.0, 1.0))
         return [two_decimals(rng, low, high) for _ in range(sizes[-1])]
 

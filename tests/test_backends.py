@@ -38,11 +38,14 @@ def random_net(seed: int) -> Network:
         return tuple(rng.uniform(0.05, 0.95) for _ in range(shape[-1]))
 
     samples = [(tuple(rng.uniform(-1, 1) for _ in range(shape[0])), target()) for _ in range(rng.choice([1, 2, 3, 8]))]
-    return Network(layout, {w: rng.uniform(-1, 1) for w in layout.weight_names()},
-                   {b: rng.uniform(-0.5, 0.5) for b in layout.bias_names()},
-                   (*hidden, "softmax" if softmax else rng.choice(["logistic", "tanh", "identity"])),
-                   "cross-entropy" if softmax else "half-squared-error", samples[0][0], samples[0][1],
-                   rng.choice([0.05, 0.2, 0.5]), rng.random() < 0.6, tuple(samples[1:]), rng.choice(["sum", "mean"]))
+    weights = {w: rng.uniform(-1, 1) for w in layout.weight_names()}
+    biases = {b: rng.uniform(-0.5, 0.5) for b in layout.bias_names()}
+    output = "softmax" if softmax else rng.choice(["logistic", "tanh", "identity"])
+    bce = seed % 3 == 1  # logistic outputs with binary cross-entropy
+    loss = "cross-entropy" if softmax else "binary-cross-entropy" if bce else "half-squared-error"
+    return Network(layout, weights, biases, (*hidden, "logistic" if bce else output), loss, samples[0][0],
+                   samples[0][1], rng.choice([0.05, 0.2, 0.5]), rng.random() < 0.6, tuple(samples[1:]),
+                   rng.choice(["sum", "mean"]))
 
 
 def reference_error(net: Network, values: dict[str, float]) -> float:
@@ -63,6 +66,8 @@ def reference_error(net: Network, values: dict[str, float]) -> float:
                 outs = [f[net.activations[l]](v) for v in nets]
         if net.loss == "cross-entropy":
             errors.append(sum(-t * math.log(o) for t, o in zip(y, outs) if t))
+        elif net.loss == "binary-cross-entropy":
+            errors.append(sum(-t * math.log(o) - (1 - t) * math.log(1 - o) for t, o in zip(y, outs)))
         else:
             errors.append(sum(0.5 * (t - o) ** 2 for t, o in zip(y, outs)))
     return sum(errors) / (len(errors) if net.batch == "mean" else 1)
@@ -78,6 +83,7 @@ def test_the_random_networks_cover_every_kind():
     assert {n.train_biases for n in NETS} == {True, False}
     assert {n.layout.bias_mode for n in NETS} == {"per-layer", "per-neuron"}
     assert any(n.layout.sizes[-1] == 1 and n.activations[-1] == "softmax" for n in NETS)
+    assert {n.loss for n in NETS} == {"cross-entropy", "binary-cross-entropy", "half-squared-error"}
 
 
 @pytest.mark.parametrize("net", NETS, ids=KINDS)
@@ -123,9 +129,10 @@ def test_one_update_of_either_loop_is_the_engines_update(net):
 
 
 CROSS_ENTROPY = [n for n in NETS if n.loss == "cross-entropy" and n.extra]
+BINARY = [n for n in NETS if n.loss == "binary-cross-entropy"]
 
 
-@pytest.mark.parametrize("net", CROSS_ENTROPY)
+@pytest.mark.parametrize("net", CROSS_ENTROPY + BINARY)
 def test_multi_sample_cross_entropy_is_the_error_the_lesson_defines(net):
     for loop in (CompiledLoop(net), MatrixLoop(net)):
         p = loop.params()
@@ -164,8 +171,9 @@ def backend(request, monkeypatch):
     return request.param
 
 
-def test_train_reports_the_multi_sample_cross_entropy_it_defines(cli, write_lesson, backend):
-    net = CROSS_ENTROPY[0]
+@pytest.mark.parametrize("which", ["cross-entropy", "binary-cross-entropy"])
+def test_train_reports_the_multi_sample_cross_entropy_it_defines(cli, write_lesson, backend, which):
+    net = next(n for n in NETS if n.loss == which and n.extra)
     data = json.loads(cli("train", "--lesson", write_lesson(lesson_text(net)), "-n", "3", "--json").stdout)
     assert data["initial_error"] == pytest.approx(reference_error(net, net.weights | net.biases), rel=1e-12)
     after = dict(zip(data["parameters"], (v["after"] for v in data["parameters"].values())))

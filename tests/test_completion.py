@@ -52,7 +52,7 @@ def test_completion_of_at_names_in_zsh():
 
 
 def test_completion_of_lesson_names_and_steps():
-    assert bash("backprop-tutor lesson-check po") == ["post", "post-biases"]
+    assert bash("backprop-tutor lesson-check po") == ["post", "post-batch", "post-bce", "post-biases"]
     assert "dE/dw1" in bash("backprop-tutor start --step dE/dw")
     assert bash("backprop-tutor check nosuchname") == []
 

@@ -33,6 +33,8 @@ def independent_error(layout, weights, biases, activations, x, y, loss="half-squ
             outs = [ACT[activations[l]](n) for n in nets]
     if loss == "cross-entropy":
         return sum(-t * math.log(o) for t, o in zip(y, outs) if t)
+    if loss == "binary-cross-entropy":
+        return sum(-t * math.log(o) - (1 - t) * math.log(1 - o) for t, o in zip(y, outs))
     return sum(0.5 * (t - o) ** 2 for t, o in zip(y, outs))
 
 

@@ -15,7 +15,7 @@ from backprop_tutor.formulas import LEVEL, RIGHT, WRONG, Reader
 from backprop_tutor.lesson import load
 from backprop_tutor.mistakes import MISTAKES
 
-LESSONS = ["post", "post-biases", "tanh-relu", "softmax-ce", "deep", "xor"]
+LESSONS = ["post", "post-biases", "tanh-relu", "softmax-ce", "deep", "post-bce", "xor"]
 SPELLED = LESSONS[:-1]  # xor's 196 quantities are those of one sample four times: its mistakes are tried
 SESSIONS = {name: Session(load(name)) for name in LESSONS}
 
@@ -54,8 +54,8 @@ def spellings(session, template):
 CASES = [(name, qid) for name in SPELLED for qid, q in SESSIONS[name].catalogue.items() if not q.given]
 
 
-def test_five_lessons_and_every_quantity():
-    assert len({n for n, _ in CASES}) == len(SPELLED) == 5 and len(CASES) > 350
+def test_six_lessons_and_every_quantity():
+    assert len({n for n, _ in CASES}) == len(SPELLED) == 6 and len(CASES) > 350
 
 
 @pytest.mark.parametrize("name", SPELLED)
@@ -126,6 +126,9 @@ MISTAKEN = [
     ("post", "out_h1", "1/(1 + 10^(-net_h1))", "base-ten"),
     ("post", "out_h1", "e^(-net_h1)", "no-reciprocal"),
     ("softmax-ce", "delta_o1", "(out_o1 - target_o1)*out_o1*(1 - out_o1)", "softmax-slope-kept"),
+    ("post-bce", "dE/dout_o1", "target_o1/out_o1 - (1 - target_o1)/(1 - out_o1)", "bce-slope-sign"),
+    ("post-bce", "dE/dout_o1", "out_o1 - target_o1", "bce-slope-kept"),
+    ("post-bce", "E_o1", "-target_o1*ln(out_o1)", "bce-one-term"),
     ("post", "dnet_o1/dw5", "net_h1", "net-as-source"),
     ("post", "dnet_o1/dw5", "out_h2", "wrong-source"),
     ("post", "dE/dw5", "delta_o1*out_h2", "wrong-source"),

@@ -10,7 +10,7 @@ from backprop_tutor.network import run, sample_key
 ONE_SAMPLE = [name for name in bundled_names() if not load(name).network.extra]
 NETWORKS = [load(name).network for name in ONE_SAMPLE] + [
     randomized(load(name), seed).network for name, seed in [("post", 21), ("deep", 22), ("tanh-relu", 23),
-                                                            ("softmax-ce", 24)]]
+                                                            ("softmax-ce", 24), ("post-bce", 25)]]
 
 
 @pytest.mark.parametrize("net", NETWORKS, ids=lambda n: f"{n.layout.sizes}-{'-'.join(n.activations)}")

@@ -6,8 +6,8 @@ from test_engine import finite_difference
 
 from backprop_tutor import symbolic
 from backprop_tutor.checking import Session
-from backprop_tutor.lesson import bundled_names, load
-from backprop_tutor.walk import steps
+from backprop_tutor.lesson import bundled_dir, bundled_names, load
+from backprop_tutor.walk import lesson_steps, steps
 
 LESSONS = bundled_names()
 
@@ -41,7 +41,7 @@ def test_every_quantity_has_a_derivation(name):
 @pytest.mark.parametrize("name", LESSONS)
 def test_a_scripted_walk_to_the_end(cli, name):
     session = Session(load(name))
-    asked = [s.qid for s in steps(session.catalogue) if s.asked]
+    asked = [s.qid for s in lesson_steps(session) if s.asked]
     answers = "".join(f"{session.trace[q]:.12g}\n" for q in asked)
     result = cli("start", "--lesson", name, input=answers)
     assert result.exit_code == 0, result.output
@@ -139,6 +139,23 @@ def test_the_walk_asks_the_first_sample_and_shows_the_others():
     assert "net_h1@1" in asked and "net_h1@2" not in asked and "dE_total/dw5@3" not in asked
     assert "dE_total/dw5" in asked and "w5+" in asked and asked[-1] == "E_total+"
     assert [q for q in asked if q.endswith("+") and "@" in q] == []
+    assert [s.qid for s in lesson_steps(session) if s.asked] == asked  # xor's by_hand is "first"
+
+
+def test_by_hand_all_asks_every_sample_and_shows_the_values_after_the_update(write_lesson):
+    text = (bundled_dir() / "xor.toml").read_text(encoding="utf-8").replace('batch = "sum"',
+                                                                           'batch = "sum"\nby_hand = "all"')
+    session = Session(load(str(write_lesson(text))))
+    asked = [s.qid for s in lesson_steps(session) if s.asked]
+    assert {"net_h1@1", "net_h1@4", "dE_total/dw5@3", "E_total", "w5+", "E_total+"} <= set(asked)
+    assert [q for q in asked if q.endswith("+") and "@" in q] == []
+
+
+def test_by_hand_takes_first_or_all(cli, write_lesson):
+    text = (bundled_dir() / "xor.toml").read_text(encoding="utf-8").replace('batch = "sum"',
+                                                                           'batch = "sum"\nby_hand = "some"')
+    result = cli("lesson-check", write_lesson(text))
+    assert result.exit_code == 2 and "data.by_hand" in result.output and "first, all" in result.output
 
 
 @pytest.mark.parametrize(("shape", "batch", "size"), [((2, 2, 1), "sum", None), ((2, 3, 2), "mean", 2),

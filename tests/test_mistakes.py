@@ -2,6 +2,7 @@
 independent forward pass; the diagnosis must name that rule. Oracles: this file's arithmetic and
 the two values readers report in the post's comments."""
 
+import dataclasses
 import math
 import random
 
@@ -107,9 +108,45 @@ NETWORKS = [pytest.param(load().network, id="post"),
               for seed, shape in [(1, (2, 2, 2)), (2, (2, 2, 2)), (3, (3, 2, 2)), (4, (2, 3, 2)), (5, (2, 3, 3))])]
 
 
-# every rule of a logistic network with ½ squared error; softmax-slope-kept is tested on its lesson
+# every rule of a logistic network with ½ squared error; softmax-slope-kept and the binary cross-entropy
+# rules are tested on their own losses
 RULES = [m.id for m in MISTAKES if m.network is not on_step_only
-         and m.id not in ("softmax-slope-kept", "samples-combined-wrong")]
+         and m.id not in ("softmax-slope-kept", "samples-combined-wrong") and not m.id.startswith("bce-")]
+BCE_RULES = [m.id for m in MISTAKES if m.id.startswith("bce-")]
+
+
+def bce_wrong_values(h):
+    """The binary cross-entropy rules, written out on the hand-computed network: (step, value)."""
+    t, o = h.y[0], h.out_o[0]
+    return {
+        "bce-slope-sign": ("dE_total/dout_o1", t / o - (1 - t) / (1 - o)),
+        "bce-slope-kept": ("delta_o1", (o - t) * o * (1 - o)),  # σ′ multiplied in though it has cancelled
+        "bce-one-term": ("E_o1", -t * math.log(o)),
+    }
+
+
+BCE_NETWORKS = [pytest.param(load("post-bce").network, id="post-bce"),
+                *(pytest.param(dataclasses.replace(random_post_like(seed, shape), loss="binary-cross-entropy"),
+                               id=f"bce-{'-'.join(map(str, shape))}-{seed}")
+                  for seed, shape in [(1, (2, 2, 2)), (4, (2, 3, 2))])]
+
+
+@pytest.mark.parametrize("net", BCE_NETWORKS)
+@pytest.mark.parametrize("mistake", BCE_RULES)
+def test_every_binary_cross_entropy_rule_is_named(net, mistake):
+    qid, value = bce_wrong_values(Hand(net))[mistake]
+    session = session_for(net)
+    result = session.check(qid, f"{value:.9g}")
+    assert result.verdict == answers.WRONG, (qid, value)
+    assert mistake in [f.id for f in result.findings], (qid, result.findings)
+
+
+def test_the_squared_error_sign_rule_is_not_named_for_binary_cross_entropy():
+    """Its words are about −(target − out); with binary cross-entropy the sign slip has its own."""
+    h = Hand(load("post-bce").network)
+    t, o = h.y[0], h.out_o[0]
+    result = session_for(load("post-bce").network).check("dE_total/dout_o1", f"{t / o - (1 - t) / (1 - o):.9g}")
+    assert "slope-sign" not in [f.id for f in result.findings]
 
 
 @pytest.mark.parametrize("net", NETWORKS)

@@ -199,3 +199,32 @@ def test_a_zero_of_rounded_values_is_exact_and_decides_the_kink():
     assert exact["dE_total/dw3"] == 0 and exact["w3+"] == 1
     session = Session(lesson)
     assert post_digits(session.trace["net_o1"]) == "0" and session.check("net_o1", "0").verdict == answers.RIGHT
+
+
+def test_binary_cross_entropy_lessons_agree_with_the_50_digit_reference():
+    """The bundled post-bce and random lessons of the "bce" kind (targets of exactly 0 and 1 among them),
+    every shown digit against the reference, whose loss and slope are written from the definitions."""
+    lessons = [load("post-bce"), *(parse(random_doc(seed), "bce", "bce") for seed in range(400)
+                                   if KINDS[seed % len(KINDS)] == "bce")][:8]
+    assert {lesson.network.loss for lesson in lessons} == {"binary-cross-entropy"}
+    assert any(t in (0.0, 1.0) for lesson in lessons for _, y in lesson.network.samples for t in y)
+    result = Comparison()
+    for lesson in lessons:
+        compare(lesson, result)
+    assert result.quantities > 300 and result.mismatches == []
+
+
+def test_binary_cross_entropy_of_the_post_at_50_digits():
+    """E_total, δ_o1 = out_o1 − target_o1 and ∂E/∂w5 of post-bce, from mpmath written here."""
+    with mpmath.workdps(60):
+        s = lambda x: 1 / (1 + mpmath.exp(-x))  # noqa: E731
+        mp = mpmath.mpf
+        h1, h2 = s(mp("0.15") * mp("0.05") + mp("0.2") * mp("0.1") + mp("0.35")), \
+            s(mp("0.25") * mp("0.05") + mp("0.3") * mp("0.1") + mp("0.35"))
+        o1, o2 = s(mp("0.4") * h1 + mp("0.45") * h2 + mp("0.6")), s(mp("0.5") * h1 + mp("0.55") * h2 + mp("0.6"))
+        t1, t2 = mp("0.01"), mp("0.99")
+        e = sum(-(t * mpmath.log(o) + (1 - t) * mpmath.log(1 - o)) for t, o in ((t1, o1), (t2, o2)))
+        want = {"E_total": e, "delta_o1": o1 - t1, "delta_o2": o2 - t2, "dE_total/dw5": (o1 - t1) * h1}
+        exact = exact_trace(load("post-bce").network)
+        for qid, value in want.items():
+            assert abs(exact[qid] - Decimal(mpmath.nstr(value, 55))) <= Decimal(10) ** (-PRECISION + 2), qid

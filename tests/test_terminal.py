@@ -173,7 +173,7 @@ def complete(words, cword):
 def test_shell_completion_of_commands_lessons_and_quantities():
     assert complete("backprop-tutor che", 1) == ["check"]
     assert {"start", "explain", "what-if", "lesson-check"} <= set(complete("backprop-tutor ", 1))
-    assert complete("backprop-tutor start --lesson po", 3) == ["post", "post-biases"]
+    assert complete("backprop-tutor start --lesson po", 3) == ["post", "post-batch", "post-bce", "post-biases"]
     assert complete("backprop-tutor check dE_total/dw", 2)[:2] == ["dE_total/dw5", "dE_total/dw6"]
     assert "net_h1@2" in complete("backprop-tutor explain --lesson xor net_h1", 4)
     assert "delta_o1" in complete("backprop-tutor start --step del", 3)
