@@ -252,8 +252,22 @@ def cross_entropy(targets: list[Expr], outs: list[Expr], o: int) -> Steps:
     return Steps((_s(*terms),), lines, f, outs[o], {})
 
 
+def binary_cross_entropy(targets: list[Expr], outs: list[Expr], o: int) -> Steps:
+    terms = [-(t * sp.log(y) + (1 - t) * sp.log(1 - y)) for t, y in zip(targets, outs)]
+    f = sp.Add(*terms)
+    others = [sp.Integer(0)] * (len(outs) - 1)
+    t, y = targets[o], outs[o]
+    lines = (
+        Line(f"Only the term of {y} changes with it; the others are constants, with slope 0. The slope of "
+             "ln x is 1/x, and the slope of ln(1 − x) is −1/(1 − x):", _s(-t / y + (1 - t) / (1 - y), *others)),
+        Line("Over one denominator:", (y - t) / (y * (1 - y))),
+    )
+    return Steps((_s(*terms),), lines, f, y, {})
+
+
 LOSS_STEPS: dict[str, Callable[[list[Expr], list[Expr], int], Steps]] = {
     "half-squared-error": half_squared_error, "cross-entropy": cross_entropy,
+    "binary-cross-entropy": binary_cross_entropy,
 }
 
 

@@ -745,7 +745,7 @@ class Deriver:
         error's slope is (out − target)/(out(1 − out)), and out(1 − out) is the logistic slope it is multiplied by."""
         _, textbook = self.model.loss_slope(o)
         product, together, left = cancelled_delta(textbook, self.model.activation_slope(o))
-        return Block("Why the slope cancels", f"SymPy puts the error's slope over one denominator: out_{o}(1 − "
+        return Block("Why the slope cancels", f"Over one denominator, the error's slope is: out_{o}(1 − "
                      f"out_{o}), the logistic slope itself. Multiplied by that slope, the two cancel, and what is "
                      f"left is out_{o} − target_{o}:",
                      [(symbol(f"dE_total/dout_{o}"), together), (symbol(qid), product, left)])

@@ -129,7 +129,9 @@ def test_the_mini_batch_walk_end_to_end_in_a_terminal(tmp_path):
                           dimensions=(40, 200), encoding="utf-8", timeout=30)
     asked, batch_text = [], ""
     while True:
-        found = child.expect([r"You have: [^\r\n]*\r\n([^\s=\x1b]+) = ", "You have worked through"])
+        # a prompt: the step's name and " = " at the end of what is shown (after "You have: …", or the
+        # story's line that names δ)
+        found = child.expect([r"\r\n([^\s=\x1b]+) = $", "You have worked through"])
         if found == 1:
             break
         name = child.match[1]

@@ -79,6 +79,7 @@ def test_a_wrong_line_is_caught():
 LOSS_DEFINITIONS = {  # one output's error, again from the textbook
     "half-squared-error": lambda t, y: sp.Rational(1, 2) * (t - y) ** 2,
     "cross-entropy": lambda t, y: -t * sp.log(y),
+    "binary-cross-entropy": lambda t, y: -(t * sp.log(y) + (1 - t) * sp.log(1 - y)),
 }
 
 
