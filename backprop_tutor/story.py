@@ -13,7 +13,8 @@ from collections.abc import Mapping
 
 from backprop_tutor.catalogue import Quantity, describe_formula, post_digits, symbol
 
-SUGGESTED = ("post", "post-biases", "post-batch", "post-bce", "deep", "tanh-relu", "softmax-ce", "xor")  # the order `lessons` lists
+# the order `lessons` lists
+SUGGESTED = ("post", "post-biases", "post-batch", "post-bce", "deep", "tanh-relu", "softmax-ce", "xor")
 
 BEFORE_THE_UPDATE = (
     "Each partial derivative is the slope of E_total at one point, "
