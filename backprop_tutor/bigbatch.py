@@ -10,11 +10,13 @@ samples' values the way ``network.run_batch`` combines them, and only when one o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import MAX_EMAX, MIN_EMIN, Decimal, localcontext
 from functools import cached_property
 from typing import Any
 
+from backprop_tutor import parallel
 from backprop_tutor.catalogue import BatchCatalogue
 from backprop_tutor.network import PRECISION, RIGHT, Exact, Network, as_decimal, run_one, total
 
@@ -31,6 +33,7 @@ class BatchValues:
         self.net, self.cat, self.part, self.keeps, self.floor = net, cat, part, keeps, floor
         self.n = len(net.samples)
         self.gradients = [q for q in cat.middle if q.startswith("dE_total/d")]  # of what is trained
+        self._pending: parallel.Pending[dict[str, float] | None] | None = None
 
     def given(self, q: str, k: int, kind: str) -> Any:
         """Input or target ``q`` of sample k, as the exact trace holds it (the decimal written in the lesson)."""
@@ -54,70 +57,122 @@ class BatchValues:
         out["E_total+"] = self.combine(errors)
         return out
 
-    @cached_property
-    def exact(self) -> dict[str, Decimal]:
-        """At the exact trace's precision, from each sample's exact values."""
-        exact = as_decimal(self.net)
+    def _before(self, exact: Network, per: Sequence[Mapping[str, Any]], keep: Callable[[Any], Any]) -> dict[str, Any]:
+        """E_total, ∂E_total/∂p and p⁺ of the batch, from each sample's error and gradients ``per``."""
         given = exact.weights | exact.biases
-        per = [self.part(k).exact for k in range(1, self.n + 1)]
-        with localcontext(prec=PRECISION, Emax=MAX_EMAX, Emin=MIN_EMIN):
-            out: dict[str, Any] = {"E_total": self.combine([p["E_total"] for p in per])}
-            for g in self.gradients:
-                p = g[len("dE_total/d"):]
-                out[g] = self.combine([s[g] for s in per])
-                out[f"{p}+"] = RIGHT.update(given[p], exact.learning_rate, out[g])
-            updated = exact.with_values(**{g[len("dE_total/d"):]: out[g[len("dE_total/d"):] + "+"]
-                                           for g in self.gradients})
-            out |= self._after(updated)
-        return out
-
-    @cached_property
-    def trace(self) -> dict[str, float]:
-        return {q: Exact(v) for q, v in self.exact.items()}
-
-    def rounded(self, keep: Callable[[float], float]) -> dict[str, float]:
-        """The batch's values as computed from intermediates kept by ``keep`` (each value itself as
-        computed, not kept: the learner types their own last digits), as ``run_batch`` with ``raw``."""
-        ends = []
-        for k in range(1, self.n + 1):
-            raw: dict[str, float] = {}
-            run_one(self.net.sample(k), keep=keep, raw=raw, update=False)
-            ends.append({q: keep(raw[q]) for q in ("E_total", *self.gradients)})
-        out = {"E_total": self.combine([e["E_total"] for e in ends])}
-        given = self.net.weights | self.net.biases
-        kept = {}
+        out: dict[str, Any] = {"E_total": self.combine([p["E_total"] for p in per])}
         for g in self.gradients:
             p = g[len("dE_total/d"):]
-            out[g] = self.combine([e[g] for e in ends])
-            out[f"{p}+"] = RIGHT.update(given[p], self.net.learning_rate, keep(out[g]))
-            kept[p] = keep(out[f"{p}+"])
-        return out | self._after(self.net.with_values(**kept), keep)
+            out[g] = self.combine([s[g] for s in per])
+            out[f"{p}+"] = RIGHT.update(given[p], exact.learning_rate, keep(out[g]))
+        return out
+
+    def _updated(self, exact: Network, before: Mapping[str, Any], keep: Callable[[Any], Any]) -> Network:
+        return exact.with_values(**{p: keep(before[f"{p}+"]) for p in (g[len("dE_total/d"):] for g in self.gradients)})
 
     @cached_property
-    def rounded_traces(self) -> list[dict[str, float]]:
-        traces = []
-        for keep in self.keeps:
-            try:
-                traces.append(self.rounded(keep))
-            except (OverflowError, ZeroDivisionError, ValueError):
-                continue
-        return traces
+    def exact(self) -> Parts:
+        """At the exact trace's precision, from each sample's exact values."""
+        exact = as_decimal(self.net)
+        per = [self.part(k).exact for k in range(1, self.n + 1)]
+
+        def same(x: Any) -> Any:
+            return x
+
+        with localcontext(prec=PRECISION, Emax=MAX_EMAX, Emin=MIN_EMIN):
+            before = self._before(exact, per, same)
+
+        def after() -> dict[str, Any]:
+            with localcontext(prec=PRECISION, Emax=MAX_EMAX, Emin=MIN_EMIN):
+                return self._after(self._updated(exact, before, same))
+        return Parts(before, after)
 
     @cached_property
-    def drift(self) -> dict[str, float]:
+    def trace(self) -> Parts:
+        exact = self.exact
+        return Parts({q: Exact(v) for q, v in exact.before.items()},
+                     lambda: {q: Exact(v) for q, v in exact.after.items()})
+
+    def rounded_before(self, keep: Callable[[float], float]) -> dict[str, float] | None:
+        """The batch's values before the update as computed from intermediates kept by ``keep`` (each value
+        itself as computed, not kept: the learner types their own last digits), as ``run_batch`` with
+        ``raw``; None if this way of rounding overflows."""
+        ends = ("E_total", *self.gradients)
+        try:
+            per = [{q: t[q] for q in ends} for t in (run_one(self.net.sample(k), keep=keep, update=False)
+                                                     for k in range(1, self.n + 1))]
+            return self._before(self.net, per, keep)  # (each sample's values are kept as computed)
+        except (OverflowError, ZeroDivisionError, ValueError):
+            return None
+
+    def rounded_after(self, before: dict[str, float], keep: Callable[[float], float]) -> dict[str, float]:
+        """The same after the update (each sample's forward pass with the weights it gives)."""
+        try:
+            return self._after(self._updated(self.net, before, keep), keep)
+        except (OverflowError, ZeroDivisionError, ValueError):
+            return {}  # this way of rounding overflows after the update: it tells nothing there
+
+    def begin_drift(self) -> None:
+        """Start the rounded traces behind the drift band, side by side with what this process does next
+        (``parallel``): each is a pass over every sample (on 64 samples of 5×16, half a second)."""
+        if self._pending is None and "rounded_traces" not in self.__dict__:
+            self._pending = parallel.Pending([functools.partial(self.rounded_before, keep) for keep in self.keeps])
+
+    @cached_property
+    def rounded_traces(self) -> list[Parts]:
+        self.begin_drift()
+        assert self._pending is not None
+        befores, self._pending = self._pending.results(), None
+        return [Parts(before, functools.partial(self.rounded_after, before, keep))
+                for before, keep in zip(befores, self.keeps) if before is not None]
+
+    @cached_property
+    def drift(self) -> Parts:
         """The band of ``checking.Session.drift``, for the batch's own values."""
-        traces = self.rounded_traces
-        band = {q: max(2 * max((abs(t[q] - v) for t in traces if q in t), default=0.0), self.floor * abs(v))
-                for q, v in self.trace.items()}
+        def band(q: str, v: float, traces: Sequence[Mapping[str, float]]) -> float:
+            return max(2 * max((abs(t[q] - v) for t in traces if q in t), default=0.0), self.floor * abs(v))
+
         eta = abs(float(self.net.learning_rate))
         given = {*self.net.weights, *self.net.biases}
-        for q in band:
-            before = q[:-1]
-            if before in given and f"dE_total/d{before}" in band:  # a weight or bias after the update
-                band[q] = eta * band[f"dE_total/d{before}"] * (1 + 1e-9)
-            elif q.endswith("+"):  # a forward value after the update
-                band[q] = min(band[q], abs(self.trace[q] - View(self, "trace")[before]) / 4)
-        return band
+        before = {q: band(q, v, [t.before for t in self.rounded_traces]) for q, v in self.trace.before.items()}
+        for q in before:
+            if q[:-1] in given and q.endswith("+"):  # a weight or bias after the update: η times its gradient's
+                before[q] = eta * before[f"dE_total/d{q[:-1]}"] * (1 + 1e-9)
+
+        def after() -> dict[str, float]:  # a forward value after the update: at most a quarter of its change
+            traces = [t.after for t in self.rounded_traces]
+            trace = View(self, "trace")
+            return {q: min(band(q, v, traces), abs(v - trace[q[:-1]]) / 4) for q, v in self.trace.after.items()}
+        return Parts(before, after)
+
+
+class Parts(Mapping[str, Any]):
+    """A batch's own values: those before the update (E_total, ∂E_total/∂p, p⁺) at once, and those after
+    it (each sample's forward pass with the updated weights, E_total⁺) only when one is asked for."""
+
+    def __init__(self, before: dict[str, Any], after: Callable[[], dict[str, Any]]):
+        self.before, self._make_after = before, after
+
+    @cached_property
+    def after(self) -> dict[str, Any]:
+        return self._make_after()
+
+    def __getitem__(self, q: str) -> Any:
+        if q in self.before:
+            return self.before[q]
+        if q.endswith("+") and q.startswith(AFTER):
+            return self.after[q]
+        raise KeyError(q)
+
+    def __contains__(self, q: object) -> bool:
+        return q in self.before or (isinstance(q, str) and q.endswith("+") and q.startswith(AFTER) and q in self.after)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self.before
+        yield from self.after
+
+    def __len__(self) -> int:
+        return len(self.before) + len(self.after)
 
 
 class View(Mapping[str, Any]):

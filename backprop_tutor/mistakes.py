@@ -515,7 +515,7 @@ class Diagnoser:
     def __init__(self, net: Network, trace: Mapping[str, float], catalogue: Mapping[str, Quantity],
                  drift: Mapping[str, float], known: set[str] | None = None, own: dict[str, float] | None = None,
                  corrected: dict[str, float] | None = None,
-                 rounded: Callable[[], Sequence[dict[str, float]]] = tuple,
+                 rounded: Callable[[], Sequence[Mapping[str, float]]] = tuple,
                  shared: dict[tuple, Any] | None = None, whole: bool = True):
         self.net, self.trace, self.catalogue, self.drift = net, trace, catalogue, drift
         self.whole = whole  # False: no mistake run over the whole lesson (a big batch's own quantities)
@@ -924,7 +924,7 @@ class Diagnoser:
         return list(seen.values())
 
     @cached_property
-    def rounded(self) -> Sequence[dict[str, float]]:
+    def rounded(self) -> Sequence[Mapping[str, float]]:
         return self._rounded()
 
     def rounding(self, qid: str, typed: Typed) -> bool:

@@ -446,6 +446,33 @@ def not_finite(net: Network) -> str | None:
     return bad[0] if bad else None
 
 
+def _putter(t: dict[str, float], keep: Callable[[float], float] | None, pinned: dict[str, float] | None,
+             raw: dict[str, float] | None) -> Callable[[str, float], float]:
+    """``put(name, value)``: the value into the trace ``t`` (into ``raw`` as computed, kept by ``keep``,
+    or as ``pinned``). The plain cases are written apart: a big lesson puts a million values."""
+    if not pinned and raw is None:
+        if keep is None:
+            def plain(name: str, value: float) -> float:
+                t[name] = value
+                return value
+            return plain
+        rounding = keep
+
+        def kept(name: str, value: float) -> float:
+            t[name] = value = rounding(value)
+            return value
+        return kept
+    keep = keep or (lambda x: x)
+    pinned = pinned or {}
+
+    def put(name: str, value: float) -> float:
+        if raw is not None:
+            raw[name] = value
+        t[name] = pinned[name] if name in pinned else keep(value)
+        return t[name]
+    return put
+
+
 def run_one(net: Network, *, keep: Callable[[float], float] | None = None,
             backprop_through_updated: bool = False, rules: Rules | None = None,
             pinned: dict[str, float] | None = None, raw: dict[str, float] | None = None, backward: bool = True,
@@ -461,19 +488,12 @@ def run_one(net: Network, *, keep: Callable[[float], float] | None = None,
     forward pass is made; without ``update``, no step of gradient descent and no forward pass after it
     (a batch updates once, for all its samples: see ``run_batch``).
     """
-    keep = keep or (lambda x: x)
     rules = rules or (ThroughUpdated() if backprop_through_updated else RIGHT)
-    pinned = pinned or {}
     L = net.layout
     act = [ACTIVATIONS[a] for a in net.activations]
     loss = LOSSES[net.loss]
     t: dict[str, float] = {}
-
-    def put(name: str, value: float) -> float:
-        if raw is not None:
-            raw[name] = value
-        t[name] = pinned[name] if name in pinned else keep(value)
-        return t[name]
+    put = _putter(t, keep, pinned, raw)
 
     # What the lesson gives.
     for i, x in zip(L.neurons[0], net.inputs, strict=True):

@@ -57,6 +57,22 @@ def test_a_big_batch_has_the_whole_lessons_values_and_bands(tmp_path, monkeypatc
 Decimal_tiny = Decimal("1e-45")
 
 
+def test_the_bands_are_the_same_whether_the_rounded_traces_run_side_by_side_or_in_turn(tmp_path, monkeypatch):
+    from backprop_tutor import parallel
+
+    forks = parallel.can_fork()
+    for lesson in batches(tmp_path)[1:4]:
+        bands = []
+        for fork in (forks, False):
+            monkeypatch.setattr(checking, "BIG", 0)
+            monkeypatch.setattr(parallel, "can_fork", lambda fork=fork: fork)
+            big = Session(lesson)
+            bands.append({q: big.drift[q] for q in big.trace})
+            assert big.batch is not None and len(big.batch.rounded_traces) == 2
+            monkeypatch.undo()
+        assert bands[0] == bands[1]
+
+
 def typed_values(value: float) -> list[str]:
     """What learners type for a value: right at several digits, rounded early, off, the sign wrong."""
     return [f"{value:.6g}", f"{value:.4g}", f"{value:.3g}", f"{value * 1.003:.6g}", f"{-value:.5g}",
