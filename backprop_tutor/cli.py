@@ -619,6 +619,7 @@ def what_if(
 
     Example: backprop-tutor what-if w5=0.5 b1=0
     """
+    from backprop_tutor import parallel
     from backprop_tutor.catalogue import givens, normalize
     from backprop_tutor.checking import Session
     from backprop_tutor.errors import GivenQuantity, UnknownQuantity
@@ -654,26 +655,49 @@ def what_if(
                              "targets and eta")
         values[qid] = _given_value(qid, text)
     net = session.lesson.network
-    after, bad = outcome(net.with_givens(values))
-    if bad:
-        raise TutorError(f"with these values {bad} is no longer a finite number; try smaller ones")
-    before = session.trace
+    changed = net.with_givens(values)
     outputs = [label for label, _ in output_labels(net)]
     trained = net.layout.weight_names() + (net.layout.bias_names() if net.train_biases else [])
-    grads = [f"dE_total/d{p}" for p in trained]
+    names = [*outputs, "E_total", *[f"dE_total/d{p}" for p in trained], "E_total+"]
+
+    def before() -> dict[str, float]:  # the exact values before the change, as shown (9 digits)
+        return {q: float(session.trace[q]) for q in names}
+
+    # On a big batch each piece is a pass over every sample at 50 digits: they run side by side with
+    # the float run of the changed lesson (``parallel``).
+    work = parallel.Pending([before, *(_gradient_check(session, changed, list(values), h) if check else [])],
+                            fork=session.batch is not None)
+    try:
+        after, bad = outcome(changed)
+    except BaseException:
+        work.stop()
+        raise
+    if bad:
+        work.stop()
+        raise TutorError(f"with these values {bad} is no longer a finite number; try smaller ones")
+    shown, *checked = work.results()
     out = _out(ctx)
-    show(out, {q: (before[q], v) for q, v in values.items()}, before, after,
-         [*outputs, "E_total", *grads, "E_total+"])
-    if check:
-        from backprop_tutor import gradcheck
-        from backprop_tutor.network import exact_trace
+    show(out, {q: (session.trace[q], v) for q, v in values.items()}, shown, after, names)
+    if checked:
         from backprop_tutor.render import gradient_checks
 
-        changed = net.with_givens(values)
-        exact = exact_trace(changed)
-        checks, total = gradcheck.checks(changed, first=list(values), h=h)
-        gradient_checks(out, checks, {c.parameter: exact[f"dE_total/d{c.parameter}"] for c in checks}, total,
-                        bool(values))
+        (checks, total), gradients = checked
+        gradient_checks(out, checks, gradients, total, bool(values))
+
+
+def _gradient_check(session, changed, first: list[str], h: Decimal) -> list:
+    """what-if's gradient check, as two tasks: the central differences, and the exact gradients after the
+    change that they are held against."""
+    import dataclasses
+
+    from backprop_tutor import gradcheck
+    from backprop_tutor.checking import Session
+
+    def gradients() -> dict[str, Decimal]:
+        after = Session(dataclasses.replace(session.lesson, network=changed))
+        return {p: after.exact[f"dE_total/d{p}"] for p in gradcheck.chosen(changed, first)}
+
+    return [lambda: gradcheck.checks(changed, first=first, h=h), gradients]
 
 
 def _nudge(text: str) -> Decimal:

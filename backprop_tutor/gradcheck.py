@@ -90,10 +90,14 @@ def checks(net: Network, first: list[str] | None = None, h: Decimal = NUDGE,
            most: int | None = None) -> tuple[list[Check], int]:
     """The checks of up to ``most`` trained parameters (``how_many`` by default; those in ``first`` before the
     others), and how many parameters there are in all."""
+    return [check(net, p, h) for p in chosen(net, first, most)], len(trained(net))
+
+
+def chosen(net: Network, first: list[str] | None = None, most: int | None = None) -> list[str]:
+    """The parameters ``checks`` checks, in order."""
     most = how_many(net) if most is None else most
     names = trained(net)
-    order = [p for p in (first or []) if p in names] + [p for p in names if p not in (first or [])]
-    return [check(net, p, h) for p in order[:most]], len(names)
+    return ([p for p in (first or []) if p in names] + [p for p in names if p not in (first or [])])[:most]
 
 
 

@@ -513,8 +513,9 @@ def run_one(net: Network, *, keep: Callable[[float], float] | None = None,
             return t[name] if name.startswith("i") else t[f"out_{name}{tag}"]
 
         for l in range(1, L.depth + 1):
+            fed = [source(src) for src in L.neurons[l - 1]]  # what the layer below passes up
             for r, j in enumerate(L.neurons[l]):
-                terms = [(param(L.weights[l - 1][r][s]), source(src)) for s, src in enumerate(L.neurons[l - 1])]
+                terms = [(param(w), x) for w, x in zip(L.weights[l - 1][r], fed)]
                 put(f"net_{j}{tag}", rules.net_input(terms, param(L.biases[l - 1][r])))
                 if act[l - 1].name != "softmax":
                     put(f"out_{j}{tag}", rules.squash(act[l - 1], t[f"net_{j}{tag}"]))
@@ -549,22 +550,19 @@ def run_one(net: Network, *, keep: Callable[[float], float] | None = None,
                 put(f"dE_total/dout_{j}", rules.error_slope(loss, t[f"target_{j}"], t[f"out_{j}"]))
             else:  # a hidden neuron: sum the paths through every neuron of the next layer
                 for k, nxt in enumerate(L.neurons[l + 1]):
-                    put(f"dnet_{nxt}/dout_{j}", rules.path_weight(t, L, l, k, r))
-                    put(path_name(nxt, j), t[f"delta_{nxt}"] * t[f"dnet_{nxt}/dout_{j}"])
+                    weight = put(f"dnet_{nxt}/dout_{j}", rules.path_weight(t, L, l, k, r))
+                    put(path_name(nxt, j), t[f"delta_{nxt}"] * weight)
                 put(f"dE_total/dout_{j}", rules.paths([t[path_name(nxt, j)] for nxt in L.neurons[l + 1]]))
             if not coupled:
                 put(f"dout_{j}/dnet_{j}", rules.act_slope(act[l - 1], t[f"net_{j}"], t[f"out_{j}"], l == L.depth))
                 put(f"delta_{j}", t[f"dE_total/dout_{j}"] * t[f"dout_{j}/dnet_{j}"])
-            for s in range(len(sources)):
-                w = L.weights[l - 1][r][s]
-                put(f"dnet_{j}/d{w}", rules.source(t, sources, s))
-                if coupled:
-                    put(f"dE_total/d{w}", t[f"delta_{j}"] * t[f"dnet_{j}/d{w}"])
-                else:
-                    put(f"dE_total/d{w}",
-                        t[f"dE_total/dout_{j}"] * t[f"dout_{j}/dnet_{j}"] * t[f"dnet_{j}/d{w}"])
+            # ∂E/∂w = ∂E/∂out · ∂out/∂net · ∂net/∂w, the first two the same for every weight into j
+            # (a softmax layer: δ_j · ∂net/∂w)
+            first = t[f"delta_{j}"] if coupled else t[f"dE_total/dout_{j}"] * t[f"dout_{j}/dnet_{j}"]
+            for s, w in enumerate(L.weights[l - 1][r]):
+                gradient = put(f"dE_total/d{w}", first * put(f"dnet_{j}/d{w}", rules.source(t, sources, s)))
                 if update:
-                    put(f"{w}+", rules.update(t[w], t["eta"], t[f"dE_total/d{w}"]))
+                    put(f"{w}+", rules.update(t[w], t["eta"], gradient))
         if net.train_biases:
             for b in dict.fromkeys(L.biases[l - 1]):
                 fed = [j for j, name in zip(layer, L.biases[l - 1]) if name == b]

@@ -25,10 +25,12 @@ def can_fork() -> bool:
 class Pending(Generic[T]):
     """Tasks started, each in a child of its own where that can be done; ``results()`` waits for them."""
 
-    def __init__(self, tasks: list[Callable[[], T]]):
+    def __init__(self, tasks: list[Callable[[], T]], fork: bool = True):
+        """``fork=False``: each task runs here when the results are asked for (work too short to be
+        worth a process)."""
         self.tasks = tasks
         self.children: list[tuple[Any, Any] | None] = [None] * len(tasks)
-        if not can_fork():
+        if not fork or not can_fork():
             return
         import multiprocessing
 

@@ -52,11 +52,11 @@ def framing(section: str, catalogue: Mapping[str, Quantity], order: list[str], t
     does not know). ``order`` is the walk's order of quantity ids."""
     if section == "forward":
         inputs = []
-        for q in catalogue:  # the inputs come first: stop after them (a big lesson has many quantities)
+        for q in catalogue:  # the inputs come before the first net input: stop there (a big lesson has many
+            if q.startswith("net_"):  # quantities, and a batch's inputs are each sample's: i1@2)
+                break
             if re.fullmatch(r"i\d+", q) and q in trace:
                 inputs.append(q)
-            elif inputs:
-                break
         given = (", ".join(f"{q} = {post_digits(trace[q])}" for q in inputs) if inputs
                  else "each sample's inputs (the first sample worked, the others shown)")
         return [f"What we want: the outputs the network gives for {given}.",

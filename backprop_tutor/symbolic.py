@@ -529,12 +529,13 @@ class Deriver:
         return Derivation(q, self.trace[qid], blocks, self.factors)
 
     def sample_deriver(self, k: int) -> Deriver:
-        from backprop_tutor.catalogue import build
+        from backprop_tutor.catalogue import BatchCatalogue, build
 
         cache = self.samples
         if k not in cache:
             sub = self.net.sample(k)
-            catalogue = build(sub)
+            # every sample has sample 1's quantities, which a batch's catalogue has made already
+            catalogue = self.catalogue.single if isinstance(self.catalogue, BatchCatalogue) else build(sub)
             cache[k] = Deriver(sub, _OfSample(self.net, self.trace, catalogue, k), catalogue)
         return cache[k]
 

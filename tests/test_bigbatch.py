@@ -138,3 +138,17 @@ def test_a_batchs_steps_are_made_without_making_every_quantity(tmp_path):
     for lesson in batches(tmp_path):
         cat = build(lesson.network)
         assert steps(cat) == steps(dict(cat.items())), lesson.title  # the general rule, on every quantity
+
+
+def test_what_if_on_a_big_batch_shows_what_it_shows_on_the_whole_lesson(monkeypatch):
+    """On a big batch what-if's exact values and gradient check run side by side in children
+    (``parallel``): the same table and the same checks as the whole lesson in one process."""
+    runner = CliRunner()
+    args = ["what-if", "w5=0.5", "i1@2=0.3", "--lesson", "xor"]
+    whole = runner.invoke(app, args)
+    monkeypatch.setattr(checking, "BIG", 0)
+    big = runner.invoke(app, args)
+    assert whole.exit_code == big.exit_code == 0, big.output
+    assert "Gradient check" in big.output and big.output == whole.output
+    bad = runner.invoke(app, ["what-if", "w1=1e308", "w2=1e308", "--lesson", "xor"])
+    assert bad.exit_code == 2 and "no longer a finite number" in bad.output
