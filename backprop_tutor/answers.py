@@ -10,8 +10,9 @@ The policy (also in ``backprop-tutor check --help``):
   value before the update, a known mistake's value); a value that is exact as typed (0.3775,
   0.05) is right however few its digits;
 * **give more digits** when it agrees but has fewer than three significant digits
-  (``0.0004`` for 0.000438568), or when at its digits it agrees just as well with something it
-  could be confused with (``0.150`` for w1⁺ = 0.14978: w1 before the update is 0.15);
+  (``0.0004`` for 0.000438568: rounded or truncated, not ``1`` for 0.3775), or when at its
+  digits it agrees just as well with something it could be confused with (``0.150`` for
+  w1⁺ = 0.14978: w1 before the update is 0.15);
 * an integer's trailing zeros are not significant (``2910`` has three digits, ``2.910e3`` four),
   and ``0`` for a value that is not zero is wrong;
 * **right method, carry more digits** when it is off only by the drift that rounding every
@@ -122,6 +123,16 @@ def agrees(typed: Typed, true: Decimal) -> bool:
     return diff <= typed.unit + abs(true) * EXACT
 
 
+def rounded_or_cut(typed: Typed, true: Decimal, drift: float) -> bool:
+    """Is the typed value the true value rounded or truncated at its last digit? The one unit of slack of
+    ``agrees`` also lets in the value rounded the wrong way, which at three digits or more is what
+    rounding as you go does to a last digit, but at one or two is another number: ``1`` for 0.3775
+    (that is 0.4 rounded, 0.3 truncated). Rounding as you go may still move it by the drift band."""
+    diff = abs(_CONTEXT.subtract(typed.value, true))
+    cut = (typed.value < 0) == (true < 0) and abs(typed.value) <= abs(true)
+    return cut or diff <= typed.unit / 2 + Decimal(drift) + abs(true) * EXACT
+
+
 def exact(typed: Typed, true: Decimal) -> bool:
     """The typed text is the true value itself (to a part in 10¹²)."""
     return abs(_CONTEXT.subtract(typed.value, true)) <= abs(true) * EXACT
@@ -144,7 +155,7 @@ def judge(typed: Typed, true_value: float | Decimal, drift: float,
     if exact(typed, true):
         return RIGHT
     close = [Decimal(c) for c in confusers]
-    if agrees(typed, true):
+    if agrees(typed, true) and (typed.digits >= MIN_DIGITS or rounded_or_cut(typed, true, drift)):
         if any(agrees(typed, c) for c in close):
             return IMPRECISE  # at these digits it is just as much the value it could be confused with
         return RIGHT if typed.digits >= MIN_DIGITS else IMPRECISE

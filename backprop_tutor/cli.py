@@ -235,8 +235,8 @@ or truncated), and has at least 3 significant digits; exact values such as 0.05 
 * right method, carry more digits: it is off only by what rounding every intermediate value to
 about 4 significant digits causes.
 
-* give more digits: it agrees, but with fewer than 3 significant digits it cannot tell a right
-method from a wrong one (0.0004 for 0.000438568).
+* give more digits: it agrees (rounded or truncated), but with fewer than 3 significant digits it
+cannot tell a right method from a wrong one (0.0004 for 0.000438568; 1 for 0.3775 is not right).
 
 * not right: anything else. You see the formula and the parts to check, never the value.
 

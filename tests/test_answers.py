@@ -60,6 +60,12 @@ DW1 = 0.000438567734474347
     ("-0.0226", -0.0226025404774751, RIGHT),
     ("0.0226", -0.0226025404774751, WRONG),  # sign flipped
     ("1e-999", W5, WRONG),
+    # at one or two digits only the value rounded or truncated agrees, not the one rounded the wrong way
+    ("1", 0.3775, WRONG), ("0.4", 0.3775, IMPRECISE), ("0.3", 0.3775, IMPRECISE),
+    ("0.38", 0.3775, IMPRECISE), ("0.37", 0.3775, IMPRECISE), ("0.39", 0.3775, WRONG),
+    ("-0.02", -0.0226025404774751, IMPRECISE), ("-0.03", -0.0226025404774751, WRONG),
+    ("0.0005", DW1, WRONG), ("0.00044", DW1, IMPRECISE), ("0.00043", DW1, IMPRECISE),
+    ("0.378", 0.3775, RIGHT),      # at three digits the slack stays: 0.3775 is 0.37749999… as a float
 ])
 def test_the_precision_policy(text, true, verdict):
     drift = 5e-4 * abs(true)
@@ -80,7 +86,7 @@ def test_a_value_outside_the_drift_band_is_wrong():
     ("dE/dw7", "−0.0226", 0, "right"),
     ("dE/dw7", "-0.02260254", 0, "right"),
     ("dE/dw1", "0.0004", 3, "imprecise"),
-    ("dE/dw1", "0.0005", 3, "imprecise"),  # one unit of slack: 0.0005 - 0.00044 < 0.0001
+    ("dE/dw1", "0.0005", 1, "wrong"),  # rounded the wrong way: at one digit it is 0.0004, rounded or truncated
     ("dE/dw1", "0.0006", 1, "wrong"),
     ("w5", "0.3178", 1, "wrong"),
     ("dE_o2/dout_h1", "-0.017144205", 1, "wrong"),
