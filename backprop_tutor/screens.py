@@ -244,9 +244,9 @@ class Screen:
             note = derived.blocks[0].note.rstrip(":.") + "." if derived.blocks and derived.blocks[0].note else ""
             self.text(f"{q.symbol} is built from {parts}. {note}")
         elif level == 2:
-            from backprop_tutor import symbolic
+            from backprop_tutor import derivations
 
-            self.equations(symbolic.statement(self.derivation(walk, step.qid)))
+            self.equations(derivations.statement(self.derivation(walk, step.qid)))
         else:
             self.text(f"{q.symbol} = {catalogue.describe_formula(q)}")
 

@@ -72,6 +72,20 @@ def test_a_formula_that_cannot_be_read_and_skip_in_the_walk(cli):
     assert "Traceback" not in out
 
 
+def test_every_hint_of_the_formula_stage(cli):
+    """Hint 2 of the formula stage is the step's first equation without its numbers, from the drawn
+    derivation (it crashed with exit 70 once the derivations were drawn from the cache)."""
+    for _ in range(2):  # a cold derivation cache, then a warm one
+        result = cli("start", "--formulas", input="hint\nhint\nhint\nhint\nq\n")
+        out = result.output
+        assert result.exit_code == 0, out
+        assert "Hint 1 of 3 (the formula)" in out and "net_h1 is built from w1, i1, w2, i2, b1." in out
+        assert "Hint 2 of 3 (the formula)" in out and "netₕ₁ = w₁⋅i₁ + w₂⋅i₂ + b₁⋅1" in out
+        assert "0.05" not in out.split("Hint 2 of 3")[1].split("Hint 3 of 3")[0]  # no numbers yet
+        assert "Hint 3 of 3 (the formula)" in out and "net_h1 = w1·i1 + w2·i2 + b1·1" in out
+        assert "That was the last hint" in out
+
+
 def test_the_formula_steps_are_the_first_of_each_kind():
     asked = [s for s in steps(build(load("post").network)) if s.asked]
     chosen = formula_steps(asked)
