@@ -119,19 +119,22 @@ def batch_steps(cat: BatchCatalogue, every_sample: bool = False) -> list[Step]:
 
 def known_at(net: Network, trace: Mapping[str, float], catalogue: Mapping, qid: str | None) -> dict[str, float]:
     """What a learner at step ``qid`` has: the lesson's givens and every step before it, in the walk's
-    order, the catalogue's (only the givens with no step).  With several samples, of the steps before
+    order (δ_o1 after ∂E/∂w5, as the post computes them).  With several samples, of the steps before
     it only the batch's own and those of the sample the picture shows: the step's, or sample 1 (a big
     batch has 400,000 others)."""
     values = {q: trace[q] for q in given_names(net)}
-    if qid is not None:
-        names: Iterable[str] = catalogue
-        if isinstance(catalogue, BatchCatalogue):  # the picture shows one sample: the step's, or sample 1
-            own = catalogue.sample_of(qid)
-            names = catalogue.with_sample(own[1] if own else 1)
-        for q in names:
-            if q == qid:
-                break
-            values[q] = trace[q]
+    if qid is None:
+        return values
+    order: Iterable[str] = (step.qid for step in steps(catalogue))
+    if isinstance(catalogue, BatchCatalogue):  # the picture shows one sample: the step's, or sample 1
+        own = catalogue.sample_of(qid)
+        shown = own[1] if own else 1
+        tags = (f"@{shown}", f"@{shown}+")
+        order = (q for q in order if "@" not in q or q.endswith(tags))
+    for q in order:
+        if q == qid:
+            break
+        values[q] = trace[q]
     return values
 
 

@@ -53,8 +53,9 @@ i2 0.1  ─┬ w2 0.2  ─▶ h1  h2 net 0.3925      ─┬ w6 0.45 ━▶ o1
 * o1: the neuron of this step.
 """
 
-# The output layer: ∂E_total/∂w5 runs along w5 alone; δ_o1 is known, δ_o2 not yet; w5 is the weight before
-# the update (w5⁺ comes after this step). The columns fit at 6 significant digits.
+# The output layer: ∂E_total/∂w5 runs along w5 alone; no δ is known yet (the walk, as the post, has the three
+# factors, then ∂E/∂w5, then names δ_o1); w5 is the weight before the update (w5⁺ comes after this step).
+# The columns fit at 6 significant digits.
 POST_DW5_80 = """\
 Network 2-2-2: one bias per layer, shared, not trained.
 
@@ -64,9 +65,8 @@ inputs                    hidden                            outputs
 i1 0.05 ─┬ w1 0.15 ─▶ h1  h1 net 0.3775   ─┬ w5 0.4  ━▶ o1  o1 net 1.10591
          └ w3 0.25 ─▶ h2     out 0.59327   └ w7 0.5  ─▶ o2     out 0.751365
                                                                target 0.01
-i2 0.1  ─┬ w2 0.2  ─▶ h1  h2 net 0.3925   ─┬ w6 0.45 ─▶ o1     δ   0.138499
-         └ w4 0.3  ─▶ h2     out 0.596884  └ w8 0.55 ─▶ o2
-                                                            o2 net 1.22492
+i2 0.1  ─┬ w2 0.2  ─▶ h1  h2 net 0.3925   ─┬ w6 0.45 ─▶ o1
+         └ w4 0.3  ─▶ h2     out 0.596884  └ w8 0.55 ─▶ o2  o2 net 1.22492
                                                                out 0.772928
                                                                target 0.99
 
@@ -154,7 +154,6 @@ outputs · logistic · + b2 0.6
 o1 net 1.105905967
    out 0.75136507
    target 0.01
-   δ   0.138498562
 
 o2 net 1.224921404
    out 0.772928465
@@ -227,13 +226,12 @@ Network 2-2-2: one bias per layer, shared, not trained.
 inputs                    hidden                            outputs
                           logistic                          logistic
                           + b1 0.35                         + b2 0.6
-i1 0.05 -+ w1 0.15 -> h1  h1 net 0.3775   -+ w5 0.4  => o1  o1 net   1.10591
-         + w3 0.25 -> h2     out 0.59327   + w7 0.5  -> o2     out   0.751365
+i1 0.05 -+ w1 0.15 -> h1  h1 net 0.3775   -+ w5 0.4  => o1  o1 net 1.10591
+         + w3 0.25 -> h2     out 0.59327   + w7 0.5  -> o2     out 0.751365
                                                                target 0.01
-i2 0.1  -+ w2 0.2  -> h1  h2 net 0.3925   -+ w6 0.45 -> o1     delta 0.138499
-         + w4 0.3  -> h2     out 0.596884  + w8 0.55 -> o2
-                                                            o2 net   1.22492
-                                                               out   0.772928
+i2 0.1  -+ w2 0.2  -> h1  h2 net 0.3925   -+ w6 0.45 -> o1
+         + w4 0.3  -> h2     out 0.596884  + w8 0.55 -> o2  o2 net 1.22492
+                                                               out 0.772928
                                                                target 0.99
 
 ==> the connections the chain rule runs along: h1 -> o1 (w5).
@@ -314,13 +312,12 @@ h2 net 0.3925      -+ w6 0.45 -> o1
    out 0.596884378  + w8 0.55 -> o2
 
 outputs | logistic | + b2 0.6
-o1 net   1.105905967
-   out   0.75136507
+o1 net 1.105905967
+   out 0.75136507
    target 0.01
-   delta 0.138498562
 
-o2 net   1.224921404
-   out   0.772928465
+o2 net 1.224921404
+   out 0.772928465
    target 0.99
 
 ==> the connections the chain rule runs
@@ -696,3 +693,22 @@ def test_in_a_terminal_the_walk_shows_the_path_at_dE_dout_h1(cli, tmp_path):
     assert "━━▶ the connections the chain rule runs along: h1 → o1 (w5), h1 → o2 (w7)." in at
     assert "0.358916" not in at  # the weights before the update
     assert child.exitstatus == 0
+
+
+def test_the_picture_at_a_step_knows_what_the_walk_has_asked_before_it():
+    """`diagram --step` shows what a learner has at that step in the walk's order: the post computes the three
+    factors, then ∂E/∂w5, then names δ_o1, so δ_o1 is not known at ∂E/∂w5."""
+    from backprop_tutor.checking import Session
+    from backprop_tutor.lesson import load
+    from backprop_tutor.walk import known_at, steps
+
+    for name in ("post", "deep", "softmax-ce"):
+        s = Session(load(name))
+        net, order = s.lesson.network, [step.qid for step in steps(s.catalogue)]
+        for n, qid in enumerate(order):
+            known = known_at(net, s.trace, s.catalogue, qid)
+            assert qid not in known and all(q in known for q in order[:n]), (name, qid)
+            assert not any(q in known for q in order[n:]), (name, qid)
+    post = Session(load("post"))
+    at = lambda qid: known_at(post.lesson.network, post.trace, post.catalogue, qid)  # noqa: E731
+    assert "delta_o1" not in at("dE_total/dw5") and "dE_total/dw5" in at("delta_o1")
