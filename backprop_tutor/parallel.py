@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -40,10 +41,12 @@ class Pending(Generic[T]):
                 stream.flush()
             except (OSError, ValueError):
                 pass
+        readers = []  # every read end so far: a child closes its copies, so that a pipe breaks with the parent
         for k, task in enumerate(tasks):
             receive, send = context.Pipe(duplex=False)
+            readers.append(receive)
             try:
-                child = context.Process(target=_child, args=(task, send), daemon=True)
+                child = context.Process(target=_child, args=(task, send, list(readers), os.getpid()), daemon=True)
                 child.start()
             except OSError:  # no more processes: this one does it
                 receive.close()
@@ -72,9 +75,24 @@ class Pending(Generic[T]):
                 self.children[k] = None
 
 
-def _child(task: Callable[[], Any], send: Any) -> None:
+def _child(task: Callable[[], Any], send: Any, readers: list[Any], parent: int) -> None:
     """Sends ``(result,)``, or None if the task failed (the parent then does it again, and says what
-    is wrong)."""
+    is wrong). A child never outlives its parent: it holds no read end of any pipe (a send to a parent
+    that is gone fails at once), nor the parent's terminal or output (a reader of those sees their end
+    when the parent ends), and it stops within a tenth of a second once the parent is gone."""
+    for reader in readers:
+        reader.close()
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.1)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
     try:
         result = (task(),)
     except BaseException:  # (any failure, even an interrupt: the parent does it again)

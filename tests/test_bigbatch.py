@@ -59,16 +59,27 @@ Decimal_tiny = Decimal("1e-45")
 
 def test_the_bands_are_the_same_whether_the_rounded_traces_run_side_by_side_or_in_turn(tmp_path, monkeypatch):
     from backprop_tutor import parallel
+    from backprop_tutor.bigbatch import BatchValues
 
     forks = parallel.can_fork()
+    made_here: list[int] = []  # the rounded passes this process made (a child's are made in its own memory)
+    real = BatchValues.rounded_before
+
+    def spy(self, keep):
+        made_here.append(1)
+        return real(self, keep)
+
     for lesson in batches(tmp_path)[1:4]:
         bands = []
         for fork in (forks, False):
             monkeypatch.setattr(checking, "BIG", 0)
             monkeypatch.setattr(parallel, "can_fork", lambda fork=fork: fork)
+            monkeypatch.setattr(BatchValues, "rounded_before", spy)
+            made_here.clear()
             big = Session(lesson)
             bands.append({q: big.drift[q] for q in big.trace})
             assert big.batch is not None and len(big.batch.rounded_traces) == 2
+            assert len(made_here) == (0 if fork else 2)  # side by side, every pass came from a child
             monkeypatch.undo()
         assert bands[0] == bands[1]
 

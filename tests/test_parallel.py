@@ -1,6 +1,11 @@
 """Work side by side (``parallel``): the same results as one after the other, whatever a child does."""
 
 import os
+import select
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -59,15 +64,54 @@ def test_results_that_cannot_be_sent_back_are_made_here():
     assert found[0]() is True
 
 
-def test_a_child_never_writes_what_the_parent_had_buffered(capfd):
-    print("once", end="")
-    parallel.Pending([lambda: 1, lambda: 2]).results()
-    assert capfd.readouterr().out.count("once") == 1
+def _script(body: str) -> list[str]:
+    return [sys.executable, "-c", "import os, sys, time\nfrom backprop_tutor import parallel\n" + body]
 
 
-def test_stopped_children_are_reaped():
-    import time
+def test_a_child_never_writes_what_the_parent_had_buffered():
+    body = ("print('once', end='')\n"  # buffered: stdout is a pipe
+            "parallel.Pending([lambda: 1, lambda: print('from a child')]).results()\n")
+    out = subprocess.run(_script(body), capture_output=True, text=True, timeout=60)
+    assert out.stdout.count("once") == 1 and "from a child" not in out.stdout, out.stdout + out.stderr
 
+
+def test_stopped_children_are_killed_and_reaped():
     pending = parallel.Pending([lambda: time.sleep(30)])
+    children = [run[0] for run in pending.children if run is not None]
+    start = time.monotonic()
     pending.stop()
+    assert time.monotonic() - start < 5
     assert all(run is None for run in pending.children)
+    assert all(not child.is_alive() and child.exitcode is not None for child in children)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # (a zombie is dead, not yet reaped)
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not parallel.can_fork() or not os.path.isdir("/proc"), reason="needs fork and /proc")
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+def test_children_end_with_their_parent_however_it_is_stopped(how):
+    """A child whose parent was killed stops at once: it never waits forever to send a result too big for the
+    pipe, and it does not hold the parent's output open (a reader sees its end with the parent's)."""
+    body = ("big = lambda: (time.sleep(2), 'x' * 1_000_000)\n"
+            "pending = parallel.Pending([big, big])\n"
+            "print(' '.join(str(run[0].pid) for run in pending.children), flush=True)\n"
+            "time.sleep(60)\n")
+    parent = subprocess.Popen(_script(body), stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    pids = [int(p) for p in parent.stdout.readline().split()]
+    assert len(pids) == 2 and all(_alive(p) for p in pids)
+    start = time.monotonic()
+    parent.send_signal(how)
+    parent.wait(timeout=10)
+    readable, _, _ = select.select([parent.stdout], [], [], 5)
+    assert readable and parent.stdout.read() == ""  # the end of the output: no child holds it open
+    while any(_alive(p) for p in pids) and time.monotonic() - start < 10:
+        time.sleep(0.05)
+    assert not any(_alive(p) for p in pids)
+    assert time.monotonic() - start < 3
