@@ -446,11 +446,18 @@ def not_finite(net: Network) -> str | None:
     return bad[0] if bad else None
 
 
+class Enough(Exception):
+    """Raised by ``run_one(until=…)`` once every quantity named there is computed: what it has computed is
+    in its ``raw``."""
+
+
 def _putter(t: dict[str, float], keep: Callable[[float], float] | None, pinned: dict[str, float] | None,
-             raw: dict[str, float] | None) -> Callable[[str, float], float]:
+            raw: dict[str, float] | None, until: set[str] | None = None) -> Callable[[str, float], float]:
     """``put(name, value)``: the value into the trace ``t`` (into ``raw`` as computed, kept by ``keep``,
-    or as ``pinned``). The plain cases are written apart: a big lesson puts a million values."""
-    if not pinned and raw is None:
+    or as ``pinned``; ``Enough`` once every name of ``until`` is put). The plain cases are written apart:
+    a big lesson puts a million values."""
+    left = set(until or ())
+    if not pinned and raw is None and not left:
         if keep is None:
             def plain(name: str, value: float) -> float:
                 t[name] = value
@@ -469,6 +476,10 @@ def _putter(t: dict[str, float], keep: Callable[[float], float] | None, pinned: 
         if raw is not None:
             raw[name] = value
         t[name] = pinned[name] if name in pinned else keep(value)
+        if left:
+            left.discard(name)
+            if not left:
+                raise Enough
         return t[name]
     return put
 
@@ -476,7 +487,7 @@ def _putter(t: dict[str, float], keep: Callable[[float], float] | None, pinned: 
 def run_one(net: Network, *, keep: Callable[[float], float] | None = None,
             backprop_through_updated: bool = False, rules: Rules | None = None,
             pinned: dict[str, float] | None = None, raw: dict[str, float] | None = None, backward: bool = True,
-            update: bool = True) -> dict[str, float]:
+            update: bool = True, until: set[str] | None = None) -> dict[str, float]:
     """Every named quantity of one forward pass, backward pass and update, for one sample.
 
     ``keep`` is applied to each computed value before it is used further (to model a learner
@@ -486,14 +497,15 @@ def run_one(net: Network, *, keep: Callable[[float], float] | None = None,
     ``pinned`` fixes some quantities to given values (what a learner already has).  ``raw``, if
     given, receives each value as computed, before ``keep`` rounds it.  Without ``backward`` only the
     forward pass is made; without ``update``, no step of gradient descent and no forward pass after it
-    (a batch updates once, for all its samples: see ``run_batch``).
+    (a batch updates once, for all its samples: see ``run_batch``).  With ``until``, it raises ``Enough``
+    once every quantity named there is computed.
     """
     rules = rules or (ThroughUpdated() if backprop_through_updated else RIGHT)
     L = net.layout
     act = [ACTIVATIONS[a] for a in net.activations]
     loss = LOSSES[net.loss]
     t: dict[str, float] = {}
-    put = _putter(t, keep, pinned, raw)
+    put = _putter(t, keep, pinned, raw, until)
 
     # What the lesson gives.
     for i, x in zip(L.neurons[0], net.inputs, strict=True):
@@ -597,13 +609,19 @@ def as_decimal(net: Network) -> Network:
         extra=tuple((data(x), data(y)) for x, y in net.extra))
 
 
-def decimal_run(net: Network, digits: int, pinned: dict[str, Decimal], update: bool = True) -> dict[str, Decimal]:
+def decimal_run(net: Network, digits: int, pinned: dict[str, Decimal], update: bool = True,
+                until: set[str] | None = None) -> dict[str, Decimal]:
     """``run`` in decimal arithmetic at ``digits`` significant digits (+ − · of the lesson's numbers are
     exact; e^x, ln x and what is divided are rounded there); without ``update``, one sample's forward and
-    backward pass only."""
+    backward pass only, and with ``until``, only as far as every quantity named there."""
     with localcontext(prec=digits, Emax=MAX_EMAX, Emin=MIN_EMIN):  # e^−1000000 is a value, not 0
         if not update:
-            return run_one(net, pinned=pinned, update=False)  # type: ignore[arg-type, return-value]
+            raw: dict[str, Decimal] = {}
+            try:
+                return run_one(net, pinned=pinned, raw=raw, update=False,  # type: ignore[arg-type, return-value]
+                               until=until)
+            except Enough:  # (as far as ``until``: the values as computed)
+                return raw
         return run(net, pinned=pinned)  # type: ignore[arg-type, return-value]
 
 
@@ -631,7 +649,7 @@ def exact_trace(net: Network, update: bool = True) -> dict[str, Decimal]:
         small = [q for q, v in fine.items() if v and v.is_finite() and abs(v) < floor and q not in zeros]
         if not small:
             return fine
-        coarse = decimal_run(exact, COARSE, zeros, update)
+        coarse = decimal_run(exact, COARSE, zeros, update, until=set(small))  # (only as far as they are)
         new = {q: Decimal(0) for q in small if abs(fine[q]) < abs(coarse[q]) * SHRINK or not coarse[q]}
         if not new:
             return fine
