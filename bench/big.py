@@ -82,6 +82,11 @@ def main() -> None:
         ("progress", ["progress", *on], ""), ("lessons", ["lessons"], ""),
     ]:
         cases.append((f"{label} 64x5x16", command, stdin, 2, 300))
+    # the same size with a softmax output layer, cross-entropy and trained biases (an exact 0 in every sample)
+    ce = write(folder / "64x5x16-ce.toml", [16] * 7, samples=64, seed=5, loss="cross-entropy", train_biases=True)
+    for label, command in [("check wrong", ["check", "w5", "123.456"]), ("check E_total+", ["check", "E_total+", "1"]),
+                           ("key", ["key"]), ("what-if", ["what-if", "w5=0.5"]), ("start", ["start"])]:
+        cases.append((f"{label} 64x5x16 softmax-ce", [*command, "--lesson", str(ce)], "", 2, 300))
     print("command                                        median s   peak MB   target")
     for label, command, stdin, seconds, mb in cases:
         if args.only and args.only not in label:
