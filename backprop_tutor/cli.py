@@ -1454,7 +1454,10 @@ def _output_closed() -> None:
 
 
 def _command_name(info: Any) -> str:
-    return info.name or info.callback.__name__.lower().replace("_", "-")
+    """The name Typer gives a registered command."""
+    from typer.main import get_command_name
+
+    return info.name or get_command_name(info.callback.__name__)
 
 
 def app_for(argv: list[str]) -> typer.Typer:
